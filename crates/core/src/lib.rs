@@ -1,0 +1,38 @@
+//! # coinrs-core
+//!
+//! The consensus core of coinrs: everything of `PROTOCOL.md` that is pure computation.
+//!
+//! What it owns:
+//! - the consensus types and their Borsh encoding ([`transaction`], [`block`]) and the
+//!   hostile-input decoder ([`encode`]);
+//! - the hashes and ids ([`hash`]), merkle roots and proofs ([`merkle`]), IPFS CIDs ([`cid`]);
+//! - proof of work ([`pow`], [`asert`], [`midstate`] for fast header grinding);
+//! - signatures ([`sighash`], [`sig`]) and addresses ([`address`]);
+//! - chain parameters and genesis blocks ([`params`]);
+//! - the validation rules with the protocol's exact reject reasons ([`validation`]).
+//!
+//! What it must never do: I/O of any kind, async, reading the clock (time is an argument),
+//! global state. Storage reaches it only through the traits of [`validation`]. The test
+//! command checks that `cargo tree -p coinrs-core` contains no tokio, redb or libp2p.
+
+pub mod address;
+pub mod asert;
+pub mod block;
+pub mod cid;
+pub mod encode;
+pub mod error;
+pub mod hash;
+pub mod merkle;
+pub mod midstate;
+pub mod params;
+pub mod pow;
+pub mod sig;
+pub mod sighash;
+pub mod transaction;
+pub mod validation;
+
+pub use block::{Block, BlockHeader};
+pub use hash::{BlockHash, Hash, Txid};
+pub use params::ChainParams;
+pub use transaction::{COIN, MAX_MONEY, OutPoint, Transaction, TxIn, TxOut};
+pub use validation::RejectReason;

@@ -1,0 +1,92 @@
+//! The transaction rules (PROTOCOL.md §4, transaction table), each over all inputs in input
+//! order before the next rule.
+
+use std::collections::HashSet;
+
+use super::context::{Coin, UtxoView};
+use super::reject::RejectReason;
+use crate::sig;
+use crate::sighash::SighashCache;
+use crate::transaction::{MAX_MONEY, OutPoint, Transaction};
+
+/// What a valid non-coinbase transaction does to the unspent outputs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TxEffects {
+    /// Inputs minus outputs.
+    pub fee: u64,
+    /// The coins it spends, in input order.
+    pub spent: Vec<(OutPoint, Coin)>,
+}
+
+/// The rules that need no unspent outputs and apply to a coinbase too: `bad-txns-version`,
+/// `bad-txns-vout-empty`, `bad-txns-vout-toolarge`, `bad-txns-txouttotal-toolarge`.
+pub fn check_tx_without_inputs(tx: &Transaction) -> Result<(), RejectReason> {
+    if tx.version != 1 {
+        return Err(RejectReason::BadTxnsVersion);
+    }
+    if tx.outputs.is_empty() {
+        return Err(RejectReason::BadTxnsVoutEmpty);
+    }
+    if tx.outputs.iter().any(|o| o.value > MAX_MONEY) {
+        return Err(RejectReason::BadTxnsVoutTooLarge);
+    }
+    if tx.output_total() > u128::from(MAX_MONEY) {
+        return Err(RejectReason::BadTxnsTxoutTotalTooLarge);
+    }
+    Ok(())
+}
+
+/// Checks a non-coinbase transaction against the whole table, as if it were in a block at
+/// `height` whose earlier content (the chain so far and the block's earlier transactions) is
+/// `utxos`. The mempool calls it with the next block's height.
+pub fn check_transaction(
+    tx: &Transaction,
+    height: u64,
+    coinbase_maturity: u64,
+    utxos: &impl UtxoView,
+) -> Result<TxEffects, RejectReason> {
+    check_tx_without_inputs(tx)?;
+
+    let mut seen = HashSet::with_capacity(tx.inputs.len());
+    if !tx.inputs.iter().all(|i| seen.insert(i.prevout)) {
+        return Err(RejectReason::BadTxnsInputsDuplicate);
+    }
+    if tx.lock_time > height {
+        return Err(RejectReason::BadTxnsNonFinal);
+    }
+    let mut spent = Vec::with_capacity(tx.inputs.len());
+    for input in &tx.inputs {
+        match utxos.coin(&input.prevout) {
+            Some(coin) => spent.push((input.prevout, coin)),
+            None => return Err(RejectReason::BadTxnsInputsMissingOrSpent),
+        }
+    }
+    let premature = spent.iter().any(|(_, coin)| {
+        coin.is_coinbase
+            && u128::from(height) < u128::from(coin.height) + u128::from(coinbase_maturity)
+    });
+    if premature {
+        return Err(RejectReason::BadTxnsPrematureSpendOfCoinbase);
+    }
+    let in_total: u128 = spent.iter().map(|(_, c)| u128::from(c.output.value)).sum();
+    let out_total = tx.output_total();
+    // A sum above MAX_MONEY breaks the rule it is in (PROTOCOL.md §4).
+    if in_total > u128::from(MAX_MONEY) || in_total < out_total {
+        return Err(RejectReason::BadTxnsInBelowOut);
+    }
+    let cache = SighashCache::new(tx);
+    for (i, (input, (_, coin))) in tx.inputs.iter().zip(&spent).enumerate() {
+        if !sig::verify(
+            &coin.output.pubkey,
+            &cache.sighash(i as u32),
+            &input.signature,
+        ) {
+            return Err(RejectReason::BadTxnsSig);
+        }
+    }
+    Ok(TxEffects {
+        // Both sums are at most MAX_MONEY here, so the difference fits in u64.
+        fee: (in_total - out_total) as u64,
+        spent,
+    })
+}

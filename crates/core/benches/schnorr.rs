@@ -31,7 +31,7 @@ fn cases() -> Vec<Case> {
             }
             let sig = schnorr::sign_no_aux_rand(&msg, &keypair);
             Case {
-                pubkey: xonly.serialize(),
+                pubkey: xonly.to_byte_array(),
                 msg,
                 sig: *sig.as_byte_array(),
             }

@@ -22,6 +22,7 @@ pub mod cid;
 pub mod encode;
 pub mod error;
 pub mod hash;
+pub mod memchain;
 pub mod merkle;
 pub mod midstate;
 pub mod params;

@@ -144,8 +144,14 @@ mod tests {
             assert_eq!(target_to_bits(bits_to_target(bits).unwrap()), bits);
         }
         // Non-canonical input encodes back canonically.
-        assert_eq!(target_to_bits(bits_to_target(0x0400_0080).unwrap()), 0x0300_8000);
-        assert_eq!(target_to_bits(bits_to_target(0x0400_8000).unwrap()), 0x0400_8000);
+        assert_eq!(
+            target_to_bits(bits_to_target(0x0400_0080).unwrap()),
+            0x0300_8000
+        );
+        assert_eq!(
+            target_to_bits(bits_to_target(0x0400_8000).unwrap()),
+            0x0400_8000
+        );
     }
 
     #[test]

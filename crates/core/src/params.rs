@@ -282,8 +282,9 @@ impl ChainParams {
     }
 }
 
-/// Regtest's genesis nonce (target `0x207fffff` is met by about every second hash).
-pub const REGTEST_GENESIS_NONCE: u64 = 0;
+/// Regtest's genesis nonce: nonce 0 misses target `0x207fffff` (about every second hash
+/// meets it); a test grinds it again.
+pub const REGTEST_GENESIS_NONCE: u64 = 1;
 
 fn genesis_coinbase(params: &ChainParams) -> Transaction {
     Transaction {
@@ -328,4 +329,107 @@ fn check_name(name: &str) -> Result<(), ParamsError> {
         return bad("only a-z, 0-9, '-' and '_' (it names a folder)");
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const EXAMPLE: &str = include_str!("../../../docs/classroom-chain.toml");
+
+    #[test]
+    fn example_chain_file_loads_and_grinds_its_genesis() {
+        let p = ChainParams::from_toml(EXAMPLE).unwrap();
+        assert_eq!(p.name, "classroom");
+        assert_eq!(p.retarget, Retarget::Asert);
+        let g = p.genesis();
+        assert!(crate::pow::hash_meets_target(&g.hash().0, &p.pow_limit()));
+        // Smallest nonce: no lower nonce meets the target.
+        let mut h = g.header;
+        for nonce in 0..g.header.nonce {
+            h.nonce = nonce;
+            assert!(!crate::pow::hash_meets_target(&h.hash().0, &p.pow_limit()));
+        }
+    }
+
+    #[test]
+    fn chain_file_round_trips_through_toml() {
+        let mut p = ChainParams::regtest();
+        p.name = "copy-of-regtest".into();
+        p.known_genesis_nonce = None;
+        let again = ChainParams::from_toml(&p.to_toml()).unwrap();
+        assert_eq!(again, p);
+        // Same parameters but the name: another chain, another digest.
+        assert_ne!(again.digest(), ChainParams::regtest().digest());
+        // The genesis nonce ground from the file equals regtest's constant.
+        assert_eq!(again.genesis().header.nonce, REGTEST_GENESIS_NONCE);
+    }
+
+    fn with(edit: impl Fn(&mut toml::Table)) -> Result<ChainParams, ParamsError> {
+        let mut t: toml::Table = toml::from_str(EXAMPLE).unwrap();
+        edit(&mut t);
+        ChainParams::from_toml(&toml::to_string(&t).unwrap())
+    }
+
+    #[test]
+    fn chain_file_checks_refuse_bad_values() {
+        for key in ["halving_interval", "target_spacing", "half_life", "coinbase_maturity"] {
+            let r = with(|t| {
+                t.insert(key.into(), 0.into());
+            });
+            assert!(matches!(r, Err(ParamsError::TooSmall { name, .. }) if name == key), "{key}: {r:?}");
+        }
+        let r = with(|t| {
+            t.insert("initial_subsidy".into(), ((MAX_MONEY + 1) as i64).into());
+        });
+        assert!(matches!(r, Err(ParamsError::TooLarge { name: "initial_subsidy", .. })));
+        for bits in [0i64, 0x0480_0001, 0x2200_ffff] {
+            let r = with(|t| {
+                t.insert("genesis_bits".into(), bits.into());
+            });
+            assert!(matches!(r, Err(ParamsError::GenesisBits(_))), "{bits:#x}: {r:?}");
+        }
+        for name in ["", "devnet", "regtest", "Upper", "a/b", ".."] {
+            let r = with(|t| {
+                t.insert("name".into(), name.into());
+            });
+            assert!(matches!(r, Err(ParamsError::Name { .. })), "{name:?}: {r:?}");
+        }
+        let r = with(|t| {
+            t.insert("hrp".into(), "Class".into());
+        });
+        assert!(matches!(r, Err(ParamsError::Hrp { .. })));
+        let r = with(|t| {
+            t.insert("rpc_port".into(), 0.into());
+        });
+        assert!(matches!(r, Err(ParamsError::Port { name: "rpc_port" })));
+        let r = with(|t| {
+            t.remove("max_future_drift");
+        });
+        assert!(matches!(r, Err(ParamsError::Parse(_))));
+        let r = with(|t| {
+            t.insert("unknown_key".into(), 1.into());
+        });
+        assert!(matches!(r, Err(ParamsError::Parse(_))));
+        let r = with(|t| {
+            t.insert("retarget".into(), "sometimes".into());
+        });
+        assert!(matches!(r, Err(ParamsError::Parse(_))));
+    }
+
+    #[test]
+    fn subsidy_is_zero_from_sixty_four_halvings() {
+        let mut p = ChainParams::regtest();
+        p.halving_interval = 1;
+        p.initial_subsidy = MAX_MONEY;
+        assert_eq!(p.subsidy(63), MAX_MONEY >> 63);
+        assert_eq!(p.subsidy(64), 0);
+    }
+
+    #[test]
+    fn built_in_chains_pass_the_value_checks() {
+        ChainParams::regtest().check().unwrap();
+        ChainParams::devnet().check().unwrap();
+        assert_ne!(ChainParams::regtest().digest(), ChainParams::devnet().digest());
+    }
 }

@@ -520,7 +520,8 @@ def make_compact():
         (0x21000001, "exponent 33, tiny mantissa: fits 256 bits, far above regtest pow_limit"),
         (0x207FFFFF + 1, "0x20800000: sign bit set but mantissa zero -> target 0"),
         (0x04923456, "sign bit with non-zero mantissa (negative)"),
-        (0x01803456, "sign bit, exponent 1: word 0x80 after shift -> negative"),
+        (0x01FEDCBA, "sign bit, exponent 1: word 0x7e after shift -> negative (Core), target 0x7e"),
+        (0x01803456, "sign bit + non-zero mantissa, but exponent 1 shifts the word to 0: Core negative=false, target 0; invalid either way"),
         (0x01003456, "exponent 1, mantissa < 2^16 -> target 0"),
         (0x00123456, "exponent 0 -> target 0"),
         (0x00000000, "all zero -> target 0"),
@@ -533,7 +534,7 @@ def make_compact():
     out = []
     for bits, note in cases:
         target, negative, overflow = set_compact(bits)
-        canonical = get_compact(target) if target and not negative else None
+        canonical = get_compact(target) if target and not negative and target < (1 << 256) else None
         out.append({
             "bits": "0x%08x" % bits,
             "note": note,

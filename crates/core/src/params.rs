@@ -373,27 +373,47 @@ mod tests {
 
     #[test]
     fn chain_file_checks_refuse_bad_values() {
-        for key in ["halving_interval", "target_spacing", "half_life", "coinbase_maturity"] {
+        for key in [
+            "halving_interval",
+            "target_spacing",
+            "half_life",
+            "coinbase_maturity",
+        ] {
             let r = with(|t| {
                 t.insert(key.into(), 0.into());
             });
-            assert!(matches!(r, Err(ParamsError::TooSmall { name, .. }) if name == key), "{key}: {r:?}");
+            assert!(
+                matches!(r, Err(ParamsError::TooSmall { name, .. }) if name == key),
+                "{key}: {r:?}"
+            );
         }
         let r = with(|t| {
             t.insert("initial_subsidy".into(), ((MAX_MONEY + 1) as i64).into());
         });
-        assert!(matches!(r, Err(ParamsError::TooLarge { name: "initial_subsidy", .. })));
+        assert!(matches!(
+            r,
+            Err(ParamsError::TooLarge {
+                name: "initial_subsidy",
+                ..
+            })
+        ));
         for bits in [0i64, 0x0480_0001, 0x2200_ffff] {
             let r = with(|t| {
                 t.insert("genesis_bits".into(), bits.into());
             });
-            assert!(matches!(r, Err(ParamsError::GenesisBits(_))), "{bits:#x}: {r:?}");
+            assert!(
+                matches!(r, Err(ParamsError::GenesisBits(_))),
+                "{bits:#x}: {r:?}"
+            );
         }
         for name in ["", "devnet", "regtest", "Upper", "a/b", ".."] {
             let r = with(|t| {
                 t.insert("name".into(), name.into());
             });
-            assert!(matches!(r, Err(ParamsError::Name { .. })), "{name:?}: {r:?}");
+            assert!(
+                matches!(r, Err(ParamsError::Name { .. })),
+                "{name:?}: {r:?}"
+            );
         }
         let r = with(|t| {
             t.insert("hrp".into(), "Class".into());
@@ -430,6 +450,9 @@ mod tests {
     fn built_in_chains_pass_the_value_checks() {
         ChainParams::regtest().check().unwrap();
         ChainParams::devnet().check().unwrap();
-        assert_ne!(ChainParams::regtest().digest(), ChainParams::devnet().digest());
+        assert_ne!(
+            ChainParams::regtest().digest(),
+            ChainParams::devnet().digest()
+        );
     }
 }

@@ -51,16 +51,7 @@ fn bench_compress(c: &mut Criterion) {
     let mut group = c.benchmark_group("sha256");
     group.throughput(Throughput::Elements(1));
     let block = [0x5au8; 64];
-    let mut state = [
-        0x6a09_e667u32,
-        0xbb67_ae85,
-        0x3c6e_f372,
-        0xa54f_f53a,
-        0x510e_527f,
-        0x9b05_688c,
-        0x1f83_d9ab,
-        0x5be0_cd19,
-    ];
+    let mut state = coinrs_core::midstate::IV;
     group.bench_function("compress256_one_block", |b| {
         b.iter(|| {
             sha2::block_api::compress256(&mut state, &[black_box(block)]);

@@ -21,7 +21,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     params.known_genesis_nonce = None;
     let mut header = params.genesis_header_unsolved();
     let started = Instant::now();
-    header.nonce = grind_genesis_nonce(&header, &params.pow_limit());
+    header.nonce =
+        grind_genesis_nonce(&header, &params.pow_limit()).ok_or("no u64 nonce meets the target")?;
     let secs = started.elapsed().as_secs_f64();
     let tries = header.nonce as f64 + 1.0;
     let expected = u128::try_from(work(&params.pow_limit())).unwrap_or(u128::MAX) as f64;

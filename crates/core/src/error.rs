@@ -181,6 +181,14 @@ pub enum ParamsError {
     /// `genesis_bits` encode no target.
     #[error("invalid genesis_bits: {0}")]
     GenesisBits(BitsError),
+    /// A genesis target so hard that grinding the genesis block would take too long.
+    #[error(
+        "genesis_bits {bits:#010x} need more than 2^40 expected tries to grind the genesis block"
+    )]
+    GenesisTooHard {
+        /// The bits.
+        bits: u32,
+    },
     /// The name cannot be a folder name or shadows a built-in chain.
     #[error("invalid chain name {name:?}: {why}")]
     Name {

@@ -11,6 +11,26 @@
 //! - chain parameters and genesis blocks ([`params`]);
 //! - the validation rules with the protocol's exact reject reasons ([`validation`]).
 //!
+//! ```
+//! use coinrs_core::memchain::MemChain;
+//! use coinrs_core::params::ChainParams;
+//! use coinrs_core::sig::SigningKey;
+//!
+//! // A regtest chain in memory; mine a block paying a key and connect it.
+//! let mut chain = MemChain::new(ChainParams::regtest());
+//! let key = SigningKey::from_secret_bytes([7; 32]).unwrap();
+//! let time = chain.tip_header().time + 600;
+//! let block = chain.build_block(vec![], 0, key.public_key(), time);
+//! chain.submit(&block.encode(), time).unwrap();
+//! assert_eq!(chain.height(), 1);
+//!
+//! // Its id is a CID, and a changed byte is a reject reason.
+//! assert!(block.hash().cid().starts_with("bafkrei"));
+//! let mut bytes = block.encode();
+//! bytes.push(0);
+//! assert_eq!(chain.submit(&bytes, time).unwrap_err().to_string(), "bad-blk-length");
+//! ```
+//!
 //! What it must never do: I/O of any kind, async, reading the clock (time is an argument),
 //! global state. Storage reaches it only through the traits of [`validation`]. The test
 //! command checks that `cargo tree -p coinrs-core` contains no tokio, redb or libp2p.

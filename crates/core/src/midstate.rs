@@ -37,7 +37,7 @@
 //! is used (one compression per try, starting from the midstate).
 
 /// SHA-256 initial hash value.
-const IV: [u32; 8] = [
+pub const IV: [u32; 8] = [
     0x6a09_e667,
     0xbb67_ae85,
     0x3c6e_f372,

@@ -14,7 +14,7 @@ use crate::encode::encode;
 use crate::error::ParamsError;
 use crate::hash::{BlockHash, Hash, sha256};
 use crate::midstate::HeaderGrinder;
-use crate::pow::{bits_to_target, target_to_be_bytes, target_to_bits};
+use crate::pow::{bits_to_target, target_to_be_bytes, target_to_bits, work};
 use crate::transaction::{COIN, MAX_MONEY, Transaction, TxOut};
 
 /// How the required `bits` of a block are found.
@@ -74,6 +74,9 @@ pub const DEVNET_GENESIS_NONCE: u64 = 123_900_222;
 pub const DEVNET_GENESIS_BITS: u32 = 0x1d07_67b5;
 /// devnet's genesis time: 2026-11-25 00:00:00 UTC.
 pub const DEVNET_GENESIS_TIME: u64 = 1_795_564_800;
+
+/// The most expected tries a chain file's genesis may need (see `check`).
+pub const MAX_GENESIS_WORK: u64 = 1 << 40;
 
 /// Names that belong to the built-in chains.
 const BUILT_IN_NAMES: [&str; 2] = ["regtest", "devnet"];
@@ -180,7 +183,14 @@ impl ChainParams {
                 got: self.initial_subsidy,
             });
         }
-        bits_to_target(self.genesis_bits).map_err(ParamsError::GenesisBits)?;
+        let target = bits_to_target(self.genesis_bits).map_err(ParamsError::GenesisBits)?;
+        // The genesis nonce is ground when the file loads: refuse a target that would take
+        // one core longer than hours (2^40 expected tries, about 5 h at 58 M tries/s).
+        if work(&target) > U256::from(MAX_GENESIS_WORK) {
+            return Err(ParamsError::GenesisTooHard {
+                bits: self.genesis_bits,
+            });
+        }
         let genesis_size = genesis_coinbase(self).encoded_size() as u64 + 100;
         if self.max_block_size < genesis_size {
             return Err(ParamsError::TooSmall {
@@ -238,7 +248,10 @@ impl ChainParams {
         let mut header = self.genesis_header_unsolved();
         header.nonce = match self.known_genesis_nonce {
             Some(nonce) => nonce,
-            None => grind_genesis_nonce(&header, &self.pow_limit()),
+            // `check` bounds the genesis work to 2^40 expected tries, so the chance that
+            // no nonce below 2^64 works is below e^(-2^24): nil.
+            None => grind_genesis_nonce(&header, &self.pow_limit())
+                .expect("a checked genesis target is met by some u64 nonce"),
         };
         Block {
             header,
@@ -302,18 +315,12 @@ fn genesis_coinbase(params: &ChainParams) -> Transaction {
     }
 }
 
-/// The smallest nonce from 0 whose header hash meets `target`.
-pub fn grind_genesis_nonce(header: &BlockHeader, target: &U256) -> u64 {
+/// The smallest nonce from 0 whose header hash meets `target`, `None` when no u64 nonce does.
+pub fn grind_genesis_nonce(header: &BlockHeader, target: &U256) -> Option<u64> {
     let grinder = HeaderGrinder::new(&header.to_bytes());
-    let target = target_to_be_bytes(target);
-    let mut start = 0u64;
-    const CHUNK: u64 = 1 << 24;
-    loop {
-        if let Some((nonce, _)) = grinder.grind(start, CHUNK, &target) {
-            return nonce;
-        }
-        start += CHUNK;
-    }
+    grinder
+        .grind(0, u64::MAX, &target_to_be_bytes(target))
+        .map(|(nonce, _)| nonce)
 }
 
 fn check_name(name: &str) -> Result<(), ParamsError> {
@@ -401,6 +408,10 @@ mod tests {
                 ..
             })
         ));
+        let r = with(|t| {
+            t.insert("genesis_bits".into(), 0x1b00_ffffi64.into());
+        });
+        assert_eq!(r, Err(ParamsError::GenesisTooHard { bits: 0x1b00_ffff }));
         for bits in [0i64, 0x0480_0001, 0x2200_ffff] {
             let r = with(|t| {
                 t.insert("genesis_bits".into(), bits.into());

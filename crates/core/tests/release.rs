@@ -20,7 +20,7 @@ fn devnet_genesis_nonce_is_the_smallest_that_meets_the_target() {
     unsolved.nonce = 0;
     assert_eq!(
         grind_genesis_nonce(&unsolved, &params.pow_limit()),
-        DEVNET_GENESIS_NONCE
+        Some(DEVNET_GENESIS_NONCE)
     );
     // A chain file with devnet's parameters grinds to the same genesis.
     let mut from_file = params.clone();

@@ -6,7 +6,9 @@ use std::collections::{HashMap, HashSet};
 use super::context::{Coin, ParentContext, UtxoView};
 use super::header::{HeaderChecked, check_header};
 use super::reject::RejectReason;
-use super::tx::{check_transaction, check_tx_without_inputs};
+use super::tx::{
+    SequentialVerifier, SigCheck, SigVerifier, check_transaction_deferred, check_tx_without_inputs,
+};
 use crate::block::Block;
 use crate::encode::decode;
 use crate::hash::{Hash, Txid};
@@ -77,12 +79,31 @@ impl<U: UtxoView> UtxoView for BlockView<'_, U> {
 }
 
 /// Checks every transaction in block order against the parent's unspent outputs `utxos`,
-/// then the coinbase amount. `txids` are those returned by [`check_block_body`].
+/// then the coinbase amount. `txids` are those returned by [`check_block_body`]. Signatures
+/// are verified one after another; see [`connect_transactions_with`].
 pub fn connect_transactions(
     block: &Block,
     txids: &[Txid],
     params: &ChainParams,
     utxos: &impl UtxoView,
+) -> Result<BlockEffects, RejectReason> {
+    connect_transactions_with(block, txids, params, utxos, &SequentialVerifier)
+}
+
+/// [`connect_transactions`] with the signatures handed to `verifier` in batches, so that
+/// they can be checked on all cores while the reason stays the one a sequential check gives.
+///
+/// Why that holds: no rule of a transaction depends on whether an earlier transaction's
+/// signatures verify (the unspent outputs evolve the same either way). So the other rules run
+/// in block order first; if transaction `k` breaks one, the signatures of transactions before
+/// `k` decide between `bad-txns-sig` (an earlier transaction's last rule) and `k`'s reason.
+/// If none breaks, all signatures are verified before `bad-cb-amount`, which comes last.
+pub fn connect_transactions_with(
+    block: &Block,
+    txids: &[Txid],
+    params: &ChainParams,
+    utxos: &impl UtxoView,
+    verifier: &impl SigVerifier,
 ) -> Result<BlockEffects, RejectReason> {
     let height = block.header.height;
     let mut view = BlockView {
@@ -93,13 +114,28 @@ pub fn connect_transactions(
     let mut created_order: Vec<OutPoint> = Vec::new();
     let mut spent_from_base = Vec::new();
     let mut fees: u128 = 0;
+    let mut sig_checks: Vec<SigCheck> = Vec::new();
+    let sigs_first = |checks: &[SigCheck], reason: RejectReason| {
+        if verifier.all_valid(checks) {
+            reason
+        } else {
+            RejectReason::BadTxnsSig
+        }
+    };
 
     for (index, (tx, txid)) in block.transactions.iter().zip(txids).enumerate() {
         let is_coinbase = index == 0;
         if is_coinbase {
             check_tx_without_inputs(tx)?;
         } else {
-            let effects = check_transaction(tx, height, params.coinbase_maturity, &view)?;
+            let effects = check_transaction_deferred(
+                tx,
+                height,
+                params.coinbase_maturity,
+                &view,
+                &mut sig_checks,
+            )
+            .map_err(|reason| sigs_first(&sig_checks, reason))?;
             fees += u128::from(effects.fee);
             for (outpoint, coin) in effects.spent {
                 if view.created.remove(&outpoint).is_none() {
@@ -125,6 +161,9 @@ pub fn connect_transactions(
         }
     }
 
+    if !verifier.all_valid(&sig_checks) {
+        return Err(RejectReason::BadTxnsSig);
+    }
     let allowed = u128::from(params.subsidy(height)) + fees;
     // A fee sum above MAX_MONEY breaks the rule it is in (PROTOCOL.md §4).
     if fees > u128::from(MAX_MONEY) || block.transactions[0].output_total() > allowed {

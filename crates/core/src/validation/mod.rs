@@ -19,9 +19,13 @@ mod reject;
 mod tx;
 
 pub use block::{
-    BlockEffects, check_block, check_block_body, connect_transactions, validate_block,
+    BlockEffects, check_block, check_block_body, connect_transactions, connect_transactions_with,
+    validate_block,
 };
 pub use context::{Coin, ParentContext, ParentInfo, ParentState, UtxoView};
 pub use header::{HeaderChecked, check_header, median_time_past};
 pub use reject::RejectReason;
-pub use tx::{TxEffects, check_transaction, check_tx_without_inputs};
+pub use tx::{
+    SequentialVerifier, SigCheck, SigVerifier, TxEffects, check_transaction,
+    check_transaction_deferred, check_tx_without_inputs,
+};

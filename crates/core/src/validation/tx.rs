@@ -5,6 +5,7 @@ use std::collections::HashSet;
 
 use super::context::{Coin, UtxoView};
 use super::reject::RejectReason;
+use crate::hash::Hash;
 use crate::sig;
 use crate::sighash::SighashCache;
 use crate::transaction::{MAX_MONEY, OutPoint, Transaction};
@@ -36,6 +37,42 @@ pub fn check_tx_without_inputs(tx: &Transaction) -> Result<(), RejectReason> {
     Ok(())
 }
 
+/// One signature to verify: what `bad-txns-sig` checks for one input.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SigCheck {
+    /// The x-only key of the spent output.
+    pub pubkey: [u8; 32],
+    /// `sighash(tx, input)`.
+    pub msg: Hash,
+    /// The input's signature.
+    pub signature: [u8; 64],
+}
+
+impl SigCheck {
+    /// Runs the BIP340 verification.
+    pub fn verify(&self) -> bool {
+        sig::verify(&self.pubkey, &self.msg, &self.signature)
+    }
+}
+
+/// Verifies a batch of signatures. The chain crate runs them on all cores; the reason a block
+/// gets does not depend on which failing check is found, since every failure is `bad-txns-sig`
+/// and the caller only batches checks that come before any other failure.
+pub trait SigVerifier {
+    /// True when every check verifies.
+    fn all_valid(&self, checks: &[SigCheck]) -> bool;
+}
+
+/// Verifies one signature after another on the calling thread.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SequentialVerifier;
+
+impl SigVerifier for SequentialVerifier {
+    fn all_valid(&self, checks: &[SigCheck]) -> bool {
+        checks.iter().all(SigCheck::verify)
+    }
+}
+
 /// Checks a non-coinbase transaction against the whole table, as if it were in a block at
 /// `height` whose earlier content (the chain so far and the block's earlier transactions) is
 /// `utxos`. The mempool calls it with the next block's height.
@@ -44,6 +81,24 @@ pub fn check_transaction(
     height: u64,
     coinbase_maturity: u64,
     utxos: &impl UtxoView,
+) -> Result<TxEffects, RejectReason> {
+    let mut checks = Vec::with_capacity(tx.inputs.len());
+    let effects = check_transaction_deferred(tx, height, coinbase_maturity, utxos, &mut checks)?;
+    if !SequentialVerifier.all_valid(&checks) {
+        return Err(RejectReason::BadTxnsSig);
+    }
+    Ok(effects)
+}
+
+/// [`check_transaction`] without the last rule: the signature checks are appended to
+/// `sig_checks` for the caller to verify (in parallel, for a block). A transaction that passes
+/// here and whose checks all verify is valid; one whose checks fail is `bad-txns-sig`.
+pub fn check_transaction_deferred(
+    tx: &Transaction,
+    height: u64,
+    coinbase_maturity: u64,
+    utxos: &impl UtxoView,
+    sig_checks: &mut Vec<SigCheck>,
 ) -> Result<TxEffects, RejectReason> {
     check_tx_without_inputs(tx)?;
 
@@ -76,13 +131,11 @@ pub fn check_transaction(
     }
     let cache = SighashCache::new(tx);
     for (i, (input, (_, coin))) in tx.inputs.iter().zip(&spent).enumerate() {
-        if !sig::verify(
-            &coin.output.pubkey,
-            &cache.sighash(i as u32),
-            &input.signature,
-        ) {
-            return Err(RejectReason::BadTxnsSig);
-        }
+        sig_checks.push(SigCheck {
+            pubkey: coin.output.pubkey,
+            msg: cache.sighash(i as u32),
+            signature: input.signature,
+        });
     }
     Ok(TxEffects {
         // Both sums are at most MAX_MONEY here, so the difference fits in u64.

@@ -659,3 +659,78 @@ fn reject_strings_are_the_protocols() {
         assert_eq!(RejectReason::from_str_exact(r.as_str()), Some(r));
     }
 }
+
+/// Verifies in reverse order, as a parallel verifier may finish in any order.
+struct ReverseVerifier;
+
+impl coinrs_core::validation::SigVerifier for ReverseVerifier {
+    fn all_valid(&self, checks: &[coinrs_core::validation::SigCheck]) -> bool {
+        checks.iter().rev().all(|c| c.verify())
+    }
+}
+
+#[test]
+fn batched_signature_checks_give_the_sequential_reason() {
+    use coinrs_core::validation::{
+        check_block_body, connect_transactions, connect_transactions_with,
+    };
+    let f = mature();
+    let (op1, v1) = f.coinbase_of(1);
+    let (op2, v2) = f.coinbase_of(2);
+    let good = f.spend(&[op1], vec![f.out(v1)]);
+    let bad_sig = spend_with(&f.other, &[op2], vec![f.out(v2)], 0);
+    let missing = f.spend(
+        &[OutPoint {
+            txid: Txid([5; 32]),
+            vout: 1,
+        }],
+        vec![f.out(1)],
+    );
+    let overpaid = |txs: Vec<Transaction>| {
+        let mut b = f.next_block(txs, 0);
+        b.transactions[0].outputs[0].value += 1;
+        reseal(&mut b);
+        b
+    };
+    let cases = [
+        (
+            f.next_block(vec![bad_sig.clone(), missing.clone()], 0),
+            BadTxnsSig,
+        ),
+        (
+            f.next_block(vec![missing.clone(), bad_sig.clone()], 0),
+            BadTxnsInputsMissingOrSpent,
+        ),
+        (
+            f.next_block(vec![good.clone(), bad_sig.clone()], 0),
+            BadTxnsSig,
+        ),
+        (overpaid(vec![good.clone(), bad_sig.clone()]), BadTxnsSig),
+        (overpaid(vec![good.clone()]), BadCbAmount),
+    ];
+    for (block, reason) in cases {
+        let txids = check_block_body(&block, block.encoded_size(), f.chain.params()).unwrap();
+        let seq = connect_transactions(&block, &txids, f.chain.params(), f.chain.utxos());
+        let rev = connect_transactions_with(
+            &block,
+            &txids,
+            f.chain.params(),
+            f.chain.utxos(),
+            &ReverseVerifier,
+        );
+        assert_eq!(seq.err(), Some(reason));
+        assert_eq!(rev.err(), Some(reason));
+    }
+    let ok = f.next_block(vec![good], 0);
+    let txids = check_block_body(&ok, ok.encoded_size(), f.chain.params()).unwrap();
+    assert_eq!(
+        connect_transactions(&ok, &txids, f.chain.params(), f.chain.utxos()),
+        connect_transactions_with(
+            &ok,
+            &txids,
+            f.chain.params(),
+            f.chain.utxos(),
+            &ReverseVerifier
+        )
+    );
+}

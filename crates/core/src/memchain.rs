@@ -121,9 +121,7 @@ impl MemChain {
         Ok(effects)
     }
 
-    /// A valid next block on the tip: a coinbase paying subsidy plus fees to `pubkey`, then
-    /// `txs`, at `time`, with the required bits and a nonce ground to meet them (fine for
-    /// easy chains such as regtest). `fees` must be the fees of `txs`.
+    /// A valid next block on the tip: see [`build_child`].
     pub fn build_block(
         &self,
         txs: Vec<Transaction>,
@@ -131,37 +129,58 @@ impl MemChain {
         pubkey: [u8; 32],
         time: u64,
     ) -> Block {
-        let parent = self.tip_header();
-        let height = parent.height + 1;
-        let coinbase = Transaction {
-            version: 1,
-            inputs: vec![],
-            outputs: vec![TxOut {
-                value: self.params.subsidy(height) + fees,
-                pubkey,
-            }],
-            lock_time: height,
-        };
-        let mut transactions = vec![coinbase];
-        transactions.extend(txs);
-        let leaves: Vec<Hash> = transactions.iter().map(|t| t.txid().0).collect();
         let block1_time = self.entries[&self.tip()].block1_time;
-        let mut header = BlockHeader {
-            version: 1,
-            height,
-            prev_hash: self.tip(),
-            merkle_root: merkle_root(&leaves),
+        build_child(
+            &self.params,
+            &self.tip_header(),
+            block1_time,
+            txs,
+            fees,
+            pubkey,
             time,
-            bits: self
-                .params
-                .required_bits(parent.height, parent.time, block1_time),
-            nonce: 0,
-        };
-        grind(&mut header);
-        Block {
-            header,
-            transactions,
-        }
+        )
+    }
+}
+
+/// A valid child of `parent` (on a branch whose block 1 has `block1_time`): a coinbase paying
+/// subsidy plus `fees` to `pubkey`, then `txs`, at `time`, with the required bits and a nonce
+/// ground to meet them (fine for easy chains such as regtest). `fees` must be the fees of
+/// `txs`.
+pub fn build_child(
+    params: &ChainParams,
+    parent: &BlockHeader,
+    block1_time: u64,
+    txs: Vec<Transaction>,
+    fees: u64,
+    pubkey: [u8; 32],
+    time: u64,
+) -> Block {
+    let height = parent.height + 1;
+    let coinbase = Transaction {
+        version: 1,
+        inputs: vec![],
+        outputs: vec![TxOut {
+            value: params.subsidy(height) + fees,
+            pubkey,
+        }],
+        lock_time: height,
+    };
+    let mut transactions = vec![coinbase];
+    transactions.extend(txs);
+    let leaves: Vec<Hash> = transactions.iter().map(|t| t.txid().0).collect();
+    let mut header = BlockHeader {
+        version: 1,
+        height,
+        prev_hash: parent.hash(),
+        merkle_root: merkle_root(&leaves),
+        time,
+        bits: params.required_bits(parent.height, parent.time, block1_time),
+        nonce: 0,
+    };
+    grind(&mut header);
+    Block {
+        header,
+        transactions,
     }
 }
 

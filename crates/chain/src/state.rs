@@ -1,0 +1,1140 @@
+//! The chain state: accepting headers and blocks, choosing the best chain, connecting and
+//! disconnecting blocks (reorganisations of any depth), invalid branches, `invalidateblock`
+//! / `reconsiderblock`, chain tips, `verifychain` and `--reindex`.
+//!
+//! Every connect and every disconnect is one redb write transaction that also moves the tip,
+//! so the stored state is always a consistent tip whatever is killed when. The in-memory
+//! index mirrors the store and is only changed after a commit succeeded.
+
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
+use std::path::Path;
+use std::time::Instant;
+
+use coinrs_core::block::{Block, BlockHeader};
+use coinrs_core::encode::decode;
+use coinrs_core::params::ChainParams;
+use coinrs_core::pow::work;
+use coinrs_core::validation::{
+    Coin, ParentContext, ParentInfo, ParentState, UtxoView, check_block_body, check_header,
+    connect_transactions_with,
+};
+use coinrs_core::{BlockHash, Hash, OutPoint, RejectReason, Txid};
+use redb::{Durability, ReadableDatabase, ReadableTable, ReadableTableMetadata, WriteTransaction};
+use ruint::aliases::U256;
+use sha2::{Digest, Sha256};
+
+use crate::error::{ChainError, Result};
+use crate::index::{Failure, IndexEntry, Validity};
+use crate::orphans::{DEFAULT_MAX_ORPHAN_BYTES, DEFAULT_MAX_ORPHANS, OrphanPool};
+use crate::store::{
+    ACTIVE, At, INDEX, KEY_TIP, META, Store, TXINDEX, UNDO, UTXO, decode_coin, decode_undo,
+    encode_coin, encode_undo, outpoint_key, storage_error,
+};
+use crate::verify::ParallelVerifier;
+
+/// How the chain state is opened.
+#[derive(Clone, Debug)]
+pub struct ChainOptions {
+    /// Memory for redb's cache and for changes not yet flushed (`--dbcache`), in bytes.
+    pub cache_bytes: usize,
+    /// Rebuild the chain state from the stored blocks (`--reindex`).
+    pub reindex: bool,
+    /// Most orphan blocks held.
+    pub max_orphans: usize,
+    /// Most bytes of orphan blocks held.
+    pub max_orphan_bytes: usize,
+}
+
+impl Default for ChainOptions {
+    fn default() -> Self {
+        ChainOptions {
+            cache_bytes: 450 * 1024 * 1024,
+            reindex: false,
+            max_orphans: DEFAULT_MAX_ORPHANS,
+            max_orphan_bytes: DEFAULT_MAX_ORPHAN_BYTES,
+        }
+    }
+}
+
+/// What became of a block handed to [`Chain::accept_block`] (the `submitblock` answers).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BlockOutcome {
+    /// Valid and on the best chain.
+    Active,
+    /// Stored on a side branch with less work (or not yet validated).
+    SideBranch,
+    /// Its parent is unknown: kept in the orphan pool until the parent arrives.
+    Orphan,
+    /// Already known and valid.
+    Duplicate,
+    /// Already known to be invalid.
+    DuplicateInvalid,
+    /// Already stored on a side branch.
+    DuplicateInconclusive,
+}
+
+/// The status of a chain tip, as `getchaintips` reports it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TipStatus {
+    /// The tip of the best chain.
+    Active,
+    /// A fully validated branch that is not active.
+    ValidFork,
+    /// All blocks stored, some not validated.
+    ValidHeaders,
+    /// Some blocks of the branch are missing.
+    HeadersOnly,
+    /// The branch contains an invalid block.
+    Invalid,
+}
+
+impl TipStatus {
+    /// Bitcoin Core's string.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TipStatus::Active => "active",
+            TipStatus::ValidFork => "valid-fork",
+            TipStatus::ValidHeaders => "valid-headers",
+            TipStatus::HeadersOnly => "headers-only",
+            TipStatus::Invalid => "invalid",
+        }
+    }
+}
+
+/// One entry of `getchaintips`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChainTip {
+    /// Height of the tip.
+    pub height: u64,
+    /// Hash of the tip.
+    pub hash: BlockHash,
+    /// Blocks between the tip and the active chain.
+    pub branch_len: u64,
+    /// Its status.
+    pub status: TipStatus,
+}
+
+/// A summary of the unspent outputs (`gettxoutsetinfo`, crash tests).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct UtxoStats {
+    /// Number of unspent outputs.
+    pub count: u64,
+    /// Sum of their values.
+    pub total: u128,
+    /// SHA-256 over every (key, value) in key order.
+    pub hash: Hash,
+}
+
+/// Ordered so that the first element is the best chain candidate: most work, then earliest
+/// arrival.
+type CandidateKey = (Reverse<U256>, u64, BlockHash);
+
+/// The chain state of one chain folder.
+#[derive(Debug)]
+pub struct Chain {
+    params: ChainParams,
+    store: Store,
+    index: HashMap<BlockHash, IndexEntry>,
+    children: HashMap<BlockHash, Vec<BlockHash>>,
+    /// Blocks with data whose ancestors all have data.
+    complete: HashSet<BlockHash>,
+    /// Complete blocks that are not invalid: the first is the best chain's tip.
+    candidates: BTreeSet<CandidateKey>,
+    active: Vec<BlockHash>,
+    orphans: OrphanPool,
+    next_seq: u64,
+    dirty_bytes: usize,
+    cache_bytes: usize,
+}
+
+/// Unspent outputs seen through an open write transaction. The validation trait cannot fail,
+/// so a storage error is kept here and checked after validation: a block is never marked
+/// invalid because the disk failed.
+struct TxnUtxos<'t> {
+    table: &'t redb::Table<'t, [u8; 36], [u8; 49]>,
+    error: std::cell::RefCell<Option<redb::Error>>,
+}
+
+impl UtxoView for TxnUtxos<'_> {
+    fn coin(&self, outpoint: &OutPoint) -> Option<Coin> {
+        match self.table.get(outpoint_key(outpoint)) {
+            Ok(Some(v)) => match decode_coin(&v.value()) {
+                Some(c) => Some(c),
+                None => {
+                    *self.error.borrow_mut() =
+                        Some(redb::Error::Corrupted("malformed unspent output".into()));
+                    None
+                }
+            },
+            Ok(None) => None,
+            Err(e) => {
+                *self.error.borrow_mut() = Some(e.into());
+                None
+            }
+        }
+    }
+}
+
+impl Chain {
+    /// Opens the chain state in `dir` (the chain folder), creating it with the genesis block
+    /// if it is new, checking it belongs to `params` and is undamaged, and rebuilding it from
+    /// the stored blocks with `options.reindex`. `now` is the clock (Unix seconds), used for
+    /// `time-too-new` while reindexing.
+    pub fn open(dir: &Path, params: ChainParams, options: &ChainOptions, now: u64) -> Result<Self> {
+        let (store, created) =
+            Store::open(dir, &params.digest(), options.cache_bytes, options.reindex)?;
+        let mut chain = Chain {
+            params,
+            store,
+            index: HashMap::new(),
+            children: HashMap::new(),
+            complete: HashSet::new(),
+            candidates: BTreeSet::new(),
+            active: Vec::new(),
+            orphans: OrphanPool::new(options.max_orphans, options.max_orphan_bytes),
+            next_seq: 1,
+            dirty_bytes: 0,
+            cache_bytes: options.cache_bytes,
+        };
+        if created {
+            chain.init_genesis()?;
+            if options.reindex {
+                chain.reindex(now)?;
+            }
+        } else {
+            chain.load()?;
+            // A crash in the middle of a reorganisation leaves a consistent tip that may not be
+            // the best one: finish the job.
+            chain.activate_best_chain()?;
+        }
+        Ok(chain)
+    }
+
+    fn corrupt(&self, detail: impl Into<String>) -> ChainError {
+        ChainError::Corrupt {
+            path: self.store.state_path.clone(),
+            detail: detail.into(),
+            hint: "",
+        }
+    }
+
+    fn begin_state_write(&self) -> Result<WriteTransaction> {
+        let p = &self.store.state_path;
+        let mut w = self.store.state.begin_write().at(p)?;
+        w.set_durability(Durability::None).at(p)?;
+        Ok(w)
+    }
+
+    fn init_genesis(&mut self) -> Result<()> {
+        let genesis = self.params.genesis();
+        let hash = genesis.hash();
+        let bytes = genesis.encode();
+        self.store.put_block(&hash, &bytes)?;
+        let entry = IndexEntry {
+            header: genesis.header,
+            chainwork: work(&self.params.pow_limit()),
+            validity: Validity::Valid,
+            has_data: true,
+            seq: 0,
+            block1_time: 0,
+            size: bytes.len() as u32,
+            tx_count: 1,
+        };
+        let p = self.store.state_path.clone();
+        let w = self.begin_state_write()?;
+        {
+            let mut index = w.open_table(INDEX).at(&p)?;
+            index.insert(hash.0, entry.encode().as_slice()).at(&p)?;
+            let mut active = w.open_table(ACTIVE).at(&p)?;
+            active.insert(0, hash.0).at(&p)?;
+            let mut meta = w.open_table(META).at(&p)?;
+            meta.insert(KEY_TIP, hash.0.as_slice()).at(&p)?;
+            // Create the other tables so that readers find them.
+            w.open_table(UTXO).at(&p)?;
+            w.open_table(UNDO).at(&p)?;
+            w.open_table(TXINDEX).at(&p)?;
+        }
+        w.commit().at(&p)?;
+        self.store.flush()?;
+        self.insert_entry_in_memory(hash, entry);
+        self.active.push(hash);
+        Ok(())
+    }
+
+    fn load(&mut self) -> Result<()> {
+        let p = self.store.state_path.clone();
+        let r = self.store.state.begin_read().at(&p)?;
+        let index = r.open_table(INDEX).at(&p)?;
+        let mut entries = Vec::with_capacity(index.len().at(&p)? as usize);
+        for item in index.iter().at(&p)? {
+            let (k, v) = item.at(&p)?;
+            let entry = IndexEntry::decode(v.value())
+                .map_err(|e| self.corrupt(format!("block index entry: {e}")))?;
+            if entry.hash().0 != k.value() {
+                return Err(self.corrupt("block index entry under the wrong hash"));
+            }
+            entries.push(entry);
+        }
+        let active_table = r.open_table(ACTIVE).at(&p)?;
+        let mut active = Vec::new();
+        for (height, item) in active_table.iter().at(&p)?.enumerate() {
+            let (k, v) = item.at(&p)?;
+            if k.value() != height as u64 {
+                return Err(self.corrupt("gap in the active chain"));
+            }
+            active.push(BlockHash(v.value()));
+        }
+        let meta = r.open_table(META).at(&p)?;
+        let tip = meta.get(KEY_TIP).at(&p)?.map(|v| v.value().to_vec());
+        drop((index, active_table, meta, r));
+
+        // Parents before children, so that `complete` can be derived in one pass.
+        entries.sort_by_key(|e| e.height());
+        let genesis = self.params.genesis().hash();
+        if entries.first().map(IndexEntry::hash) != Some(genesis) {
+            return Err(self.corrupt("the block index does not start at this chain's genesis"));
+        }
+        for entry in entries {
+            self.next_seq = self.next_seq.max(entry.seq + 1);
+            self.insert_entry_in_memory(entry.hash(), entry);
+        }
+        if active.first() != Some(&genesis)
+            || tip.as_deref() != active.last().map(|h| h.0.as_slice())
+        {
+            return Err(self.corrupt("the tip does not match the active chain"));
+        }
+        for (height, hash) in active.iter().enumerate() {
+            match self.index.get(hash) {
+                Some(e)
+                    if e.height() == height as u64
+                        && e.validity == Validity::Valid
+                        && e.has_data => {}
+                _ => {
+                    return Err(self.corrupt(format!(
+                        "active block {hash} at height {height} is not a valid indexed block"
+                    )));
+                }
+            }
+        }
+        self.active = active;
+        tracing::info!(height = self.height(), tip = %self.tip(), blocks = self.index.len(), "chain state loaded");
+        Ok(())
+    }
+
+    /// Adds an entry to the in-memory index, its parent's children, and (when it and its
+    /// ancestors have data) the candidates.
+    fn insert_entry_in_memory(&mut self, hash: BlockHash, entry: IndexEntry) {
+        let parent = entry.header.prev_hash;
+        let is_genesis = entry.height() == 0;
+        if !is_genesis && !self.index.contains_key(&hash) {
+            self.children.entry(parent).or_default().push(hash);
+        }
+        let complete = entry.has_data && (is_genesis || self.complete.contains(&parent));
+        self.index.insert(hash, entry);
+        if complete {
+            self.mark_complete(hash);
+        }
+    }
+
+    /// Marks `hash` and every descendant with data as complete, adding the valid ones to the
+    /// candidates.
+    fn mark_complete(&mut self, hash: BlockHash) {
+        let mut queue = VecDeque::from([hash]);
+        while let Some(h) = queue.pop_front() {
+            let Some(e) = self.index.get(&h) else {
+                continue;
+            };
+            if !e.has_data || !self.complete.insert(h) {
+                continue;
+            }
+            if !e.validity.is_invalid() {
+                self.candidates.insert((Reverse(e.chainwork), e.seq, h));
+            }
+            if let Some(kids) = self.children.get(&h) {
+                queue.extend(kids.iter().copied());
+            }
+        }
+    }
+
+    // ---- reading ----
+
+    /// The chain's parameters.
+    pub fn params(&self) -> &ChainParams {
+        &self.params
+    }
+
+    /// Hash of the active tip.
+    pub fn tip(&self) -> BlockHash {
+        *self
+            .active
+            .last()
+            .expect("the active chain holds at least genesis")
+    }
+
+    /// Height of the active tip.
+    pub fn height(&self) -> u64 {
+        (self.active.len() - 1) as u64
+    }
+
+    /// The index entry of a block.
+    pub fn entry(&self, hash: &BlockHash) -> Option<&IndexEntry> {
+        self.index.get(hash)
+    }
+
+    /// The active block at `height`.
+    pub fn hash_at(&self, height: u64) -> Option<BlockHash> {
+        self.active.get(usize::try_from(height).ok()?).copied()
+    }
+
+    /// True when `hash` is on the active chain.
+    pub fn is_active(&self, hash: &BlockHash) -> bool {
+        self.index
+            .get(hash)
+            .is_some_and(|e| self.hash_at(e.height()) == Some(*hash))
+    }
+
+    /// Number of headers known (the height of the best known header chain that is not invalid).
+    pub fn best_header_height(&self) -> u64 {
+        self.index
+            .values()
+            .filter(|e| !e.validity.is_invalid())
+            .map(IndexEntry::height)
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// A stored block.
+    pub fn block(&self, hash: &BlockHash) -> Result<Option<Block>> {
+        let Some(bytes) = self.store.get_block(hash)? else {
+            return Ok(None);
+        };
+        let block: Block = decode(&bytes).map_err(|e| ChainError::Corrupt {
+            path: self.store.blocks_path.clone(),
+            detail: format!("stored block {hash} does not decode: {e}"),
+            hint: "",
+        })?;
+        if block.hash() != *hash {
+            return Err(ChainError::Corrupt {
+                path: self.store.blocks_path.clone(),
+                detail: format!("stored block {hash} has another hash"),
+                hint: "",
+            });
+        }
+        Ok(Some(block))
+    }
+
+    /// An unspent output of the active chain.
+    pub fn coin(&self, outpoint: &OutPoint) -> Result<Option<Coin>> {
+        let p = self.store.state_path.clone();
+        let r = self.store.state.begin_read().at(&p)?;
+        let t = r.open_table(UTXO).at(&p)?;
+        match t.get(outpoint_key(outpoint)).at(&p)? {
+            None => Ok(None),
+            Some(v) => decode_coin(&v.value())
+                .map(Some)
+                .ok_or_else(|| self.corrupt("malformed unspent output")),
+        }
+    }
+
+    /// The active block holding a transaction and its position there.
+    pub fn tx_location(&self, txid: &Txid) -> Result<Option<(BlockHash, u32)>> {
+        let p = self.store.state_path.clone();
+        let r = self.store.state.begin_read().at(&p)?;
+        let t = r.open_table(TXINDEX).at(&p)?;
+        Ok(t.get(txid.0).at(&p)?.map(|v| {
+            let v = v.value();
+            let mut hash = [0u8; 32];
+            hash.copy_from_slice(&v[..32]);
+            (
+                BlockHash(hash),
+                u32::from_le_bytes([v[32], v[33], v[34], v[35]]),
+            )
+        }))
+    }
+
+    /// Number of orphan blocks held.
+    pub fn orphan_count(&self) -> usize {
+        self.orphans.len()
+    }
+
+    // ---- accepting ----
+
+    /// Accepts a header (headers-first sync): checks it and adds it to the index.
+    pub fn accept_header(&mut self, header: &BlockHeader, now: u64) -> Result<BlockHash> {
+        let hash = header.hash();
+        if let Some(e) = self.index.get(&hash) {
+            return match e.validity {
+                Validity::Failed(Failure::Rule(r)) => Err(ChainError::Rejected(r)),
+                Validity::Failed(Failure::Manual) | Validity::FailedParent => {
+                    Err(ChainError::Rejected(RejectReason::BadPrevblk))
+                }
+                _ => Ok(hash),
+            };
+        }
+        self.check_and_index_header(header, now)
+    }
+
+    fn check_and_index_header(&mut self, header: &BlockHeader, now: u64) -> Result<BlockHash> {
+        let hash = header.hash();
+        match check_header(header, &self.params, &*self, now) {
+            Ok(checked) => {
+                let parent = &self.index[&header.prev_hash];
+                let entry = IndexEntry {
+                    header: *header,
+                    chainwork: parent.chainwork + checked.work,
+                    validity: Validity::Header,
+                    has_data: false,
+                    seq: 0,
+                    block1_time: if header.height == 1 {
+                        header.time
+                    } else {
+                        parent.block1_time
+                    },
+                    size: 0,
+                    tx_count: 0,
+                };
+                self.persist_entries(&[(hash, entry.clone())])?;
+                self.insert_entry_in_memory(hash, entry);
+                Ok(hash)
+            }
+            Err(reason) => {
+                // Headers with valid proof of work and a known parent that break a later rule
+                // are remembered as invalid, so that their descendants are refused cheaply.
+                // Bad proof of work costs nothing to make and an early time may be fine later.
+                let remember = matches!(
+                    reason,
+                    RejectReason::BadPrevblk
+                        | RejectReason::BadHeight
+                        | RejectReason::BadDiffbits
+                        | RejectReason::TimeTooOld
+                );
+                if remember {
+                    let parent = &self.index[&header.prev_hash];
+                    let entry = IndexEntry {
+                        header: *header,
+                        chainwork: parent.chainwork,
+                        validity: if reason == RejectReason::BadPrevblk {
+                            Validity::FailedParent
+                        } else {
+                            Validity::Failed(Failure::Rule(reason))
+                        },
+                        has_data: false,
+                        seq: 0,
+                        block1_time: parent.block1_time,
+                        size: 0,
+                        tx_count: 0,
+                    };
+                    self.persist_entries(&[(hash, entry.clone())])?;
+                    self.insert_entry_in_memory(hash, entry);
+                }
+                Err(ChainError::Rejected(reason))
+            }
+        }
+    }
+
+    /// Accepts a block as received from a peer or `submitblock`: checks it, stores it, moves
+    /// to the best valid chain, and connects orphans waiting for it.
+    pub fn accept_block(&mut self, bytes: &[u8], now: u64) -> Result<BlockOutcome> {
+        let outcome = self.accept_one(bytes, now, true)?;
+        if matches!(outcome, BlockOutcome::Active | BlockOutcome::SideBranch) {
+            let hash = coinrs_core::hash::sha256(&bytes[..BlockHeader::SIZE]);
+            self.connect_orphans(BlockHash(hash), now)?;
+        }
+        Ok(outcome)
+    }
+
+    fn connect_orphans(&mut self, parent: BlockHash, now: u64) -> Result<()> {
+        let mut queue = VecDeque::from([parent]);
+        while let Some(p) = queue.pop_front() {
+            for bytes in self.orphans.take_children(&p) {
+                let hash = BlockHash(coinrs_core::hash::sha256(&bytes[..BlockHeader::SIZE]));
+                match self.accept_one(&bytes, now, true) {
+                    Ok(BlockOutcome::Active | BlockOutcome::SideBranch) => queue.push_back(hash),
+                    Ok(_) | Err(ChainError::Rejected(_)) => {}
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn accept_one(&mut self, bytes: &[u8], now: u64, store_bytes: bool) -> Result<BlockOutcome> {
+        let block: Block =
+            decode(bytes).map_err(|_| ChainError::Rejected(RejectReason::BadBlkLength))?;
+        let hash = block.hash();
+        if let Some(e) = self.index.get(&hash) {
+            if e.validity.is_invalid() {
+                return Ok(BlockOutcome::DuplicateInvalid);
+            }
+            if e.has_data {
+                return Ok(if self.is_active(&hash) || e.validity == Validity::Valid {
+                    BlockOutcome::Duplicate
+                } else {
+                    BlockOutcome::DuplicateInconclusive
+                });
+            }
+        } else if self.orphans.contains(&hash) {
+            return Ok(BlockOutcome::Orphan);
+        } else {
+            match self.check_and_index_header(&block.header, now) {
+                Ok(_) => {}
+                Err(ChainError::Rejected(RejectReason::PrevBlkNotFound)) => {
+                    self.orphans
+                        .insert(hash, block.header.prev_hash, bytes.to_vec());
+                    return Ok(BlockOutcome::Orphan);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        if let Err(reason) = check_block_body(&block, bytes.len(), &self.params) {
+            // Only a body that its header commits to condemns the header: a wrong merkle root
+            // may be a peer's mangling of a good block.
+            if block.compute_merkle_root() == block.header.merkle_root {
+                self.mark_failed(hash, Failure::Rule(reason))?;
+            }
+            return Err(ChainError::Rejected(reason));
+        }
+        if store_bytes {
+            self.store.put_block(&hash, bytes)?;
+        }
+        let mut entry = self.index[&hash].clone();
+        entry.has_data = true;
+        entry.seq = self.next_seq;
+        entry.size = bytes.len() as u32;
+        entry.tx_count = block.transactions.len() as u32;
+        self.persist_entries(&[(hash, entry.clone())])?;
+        self.next_seq += 1;
+        self.index.insert(hash, entry);
+        if self.complete.contains(&block.header.prev_hash) {
+            self.mark_complete(hash);
+        }
+        self.activate_best_chain()?;
+        let e = &self.index[&hash];
+        if let Validity::Failed(Failure::Rule(reason)) = e.validity {
+            return Err(ChainError::Rejected(reason));
+        }
+        Ok(if self.is_active(&hash) {
+            BlockOutcome::Active
+        } else {
+            BlockOutcome::SideBranch
+        })
+    }
+
+    fn persist_entries(&mut self, entries: &[(BlockHash, IndexEntry)]) -> Result<()> {
+        let p = self.store.state_path.clone();
+        let w = self.begin_state_write()?;
+        {
+            let mut index = w.open_table(INDEX).at(&p)?;
+            for (hash, entry) in entries {
+                index.insert(hash.0, entry.encode().as_slice()).at(&p)?;
+            }
+        }
+        w.commit().at(&p)?;
+        self.note_dirty(entries.len() * 200)
+    }
+
+    fn note_dirty(&mut self, bytes: usize) -> Result<()> {
+        self.dirty_bytes += bytes;
+        if self.dirty_bytes > self.cache_bytes / 2 {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    /// Makes everything so far durable (fsync). Called when unflushed changes reach half of
+    /// the cache budget, by the node on a timer and at shutdown.
+    pub fn flush(&mut self) -> Result<()> {
+        self.store.flush()?;
+        self.dirty_bytes = 0;
+        Ok(())
+    }
+
+    // ---- the best chain ----
+
+    /// Moves to the valid chain with the most work: disconnects to the fork point and connects
+    /// the new branch block by block; a block that fails is marked (with its descendants) and
+    /// the search starts again, so the node ends on the best chain that is valid.
+    pub fn activate_best_chain(&mut self) -> Result<()> {
+        loop {
+            let Some(&(_, _, best)) = self.candidates.first() else {
+                return Ok(());
+            };
+            if best == self.tip() {
+                return Ok(());
+            }
+            let best_work = self.index[&best].chainwork;
+            let tip_work = self.index[&self.tip()].chainwork;
+            let tip_is_candidate = self.candidates.contains(&(
+                Reverse(tip_work),
+                self.index[&self.tip()].seq,
+                self.tip(),
+            ));
+            if tip_is_candidate && best_work <= tip_work && self.is_active(&best) {
+                return Ok(());
+            }
+            let fork = self.fork_point(&best);
+            let path = self.path_from(&fork, &best);
+            let depth = self.height() - self.index[&fork].height();
+            if depth > 0 {
+                tracing::info!(from = %self.tip(), to = %best, depth, "reorganising");
+            }
+            while self.tip() != fork {
+                self.disconnect_tip()?;
+            }
+            for hash in path {
+                match self.connect(&hash) {
+                    Ok(()) => {}
+                    Err(ChainError::Rejected(reason)) => {
+                        tracing::warn!(block = %hash, %reason, "invalid block on the best chain");
+                        self.mark_failed(hash, Failure::Rule(reason))?;
+                        break;
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+    }
+
+    /// The last block of the active chain that is an ancestor of `hash`.
+    fn fork_point(&self, hash: &BlockHash) -> BlockHash {
+        let mut cursor = *hash;
+        while !self.is_active(&cursor) {
+            cursor = self.index[&cursor].header.prev_hash;
+        }
+        cursor
+    }
+
+    /// The blocks after `from` up to and including `to`, oldest first.
+    fn path_from(&self, from: &BlockHash, to: &BlockHash) -> Vec<BlockHash> {
+        let mut path = Vec::new();
+        let mut cursor = *to;
+        while cursor != *from {
+            path.push(cursor);
+            cursor = self.index[&cursor].header.prev_hash;
+        }
+        path.reverse();
+        path
+    }
+
+    fn read_stored_block(&self, hash: &BlockHash) -> Result<Block> {
+        self.block(hash)?.ok_or_else(|| ChainError::Corrupt {
+            path: self.store.blocks_path.clone(),
+            detail: format!("block {hash} is indexed as stored but missing"),
+            hint: "",
+        })
+    }
+
+    /// Connects a child of the tip in one write transaction: the unspent outputs, its undo
+    /// data, its transactions in the index, the active chain and the tip.
+    fn connect(&mut self, hash: &BlockHash) -> Result<()> {
+        let block = self.read_stored_block(hash)?;
+        let p = self.store.state_path.clone();
+        let txids = check_block_body(&block, block.encoded_size(), &self.params)
+            .map_err(ChainError::Rejected)?;
+        let w = self.begin_state_write()?;
+        let written;
+        {
+            let mut utxo = w.open_table(UTXO).at(&p)?;
+            let effects = {
+                let view = TxnUtxos {
+                    table: &utxo,
+                    error: std::cell::RefCell::new(None),
+                };
+                let result = connect_transactions_with(
+                    &block,
+                    &txids,
+                    &self.params,
+                    &view,
+                    &ParallelVerifier,
+                );
+                if let Some(e) = view.error.into_inner() {
+                    return Err(storage_error(&p, e));
+                }
+                result.map_err(ChainError::Rejected)?
+            };
+            for (op, _) in &effects.spent {
+                utxo.remove(outpoint_key(op)).at(&p)?;
+            }
+            for (op, coin) in &effects.created {
+                utxo.insert(outpoint_key(op), encode_coin(coin)).at(&p)?;
+            }
+            let undo = encode_undo(&effects.spent);
+            let mut undo_t = w.open_table(UNDO).at(&p)?;
+            undo_t.insert(hash.0, undo.as_slice()).at(&p)?;
+            let mut txindex = w.open_table(TXINDEX).at(&p)?;
+            for (pos, txid) in txids.iter().enumerate() {
+                let mut v = [0u8; 36];
+                v[..32].copy_from_slice(&hash.0);
+                v[32..].copy_from_slice(&(pos as u32).to_le_bytes());
+                txindex.insert(txid.0, v).at(&p)?;
+            }
+            let mut active = w.open_table(ACTIVE).at(&p)?;
+            active.insert(block.header.height, hash.0).at(&p)?;
+            let mut entry = self.index[hash].clone();
+            entry.validity = Validity::Valid;
+            let mut index = w.open_table(INDEX).at(&p)?;
+            index.insert(hash.0, entry.encode().as_slice()).at(&p)?;
+            let mut meta = w.open_table(META).at(&p)?;
+            meta.insert(KEY_TIP, hash.0.as_slice()).at(&p)?;
+            written = (effects.spent.len() + effects.created.len()) * 90 + txids.len() * 70 + 300;
+        }
+        w.commit().at(&p)?;
+        if let Some(e) = self.index.get_mut(hash) {
+            e.validity = Validity::Valid;
+        }
+        self.active.push(*hash);
+        self.note_dirty(written)
+    }
+
+    /// Disconnects the tip in one write transaction, restoring the coins it spent.
+    fn disconnect_tip(&mut self) -> Result<()> {
+        let hash = self.tip();
+        let height = self.height();
+        if height == 0 {
+            return Err(ChainError::Genesis);
+        }
+        let block = self.read_stored_block(&hash)?;
+        let p = self.store.state_path.clone();
+        let w = self.begin_state_write()?;
+        {
+            let mut undo_t = w.open_table(UNDO).at(&p)?;
+            let undo = undo_t
+                .remove(hash.0)
+                .at(&p)?
+                .and_then(|v| decode_undo(v.value()))
+                .ok_or_else(|| {
+                    self.corrupt(format!("undo data of block {hash} missing or malformed"))
+                })?;
+            let mut utxo = w.open_table(UTXO).at(&p)?;
+            let mut txindex = w.open_table(TXINDEX).at(&p)?;
+            for tx in &block.transactions {
+                let txid = tx.txid();
+                for vout in 0..tx.outputs.len() as u32 {
+                    utxo.remove(outpoint_key(&OutPoint { txid, vout })).at(&p)?;
+                }
+                txindex.remove(txid.0).at(&p)?;
+            }
+            for (op, coin) in &undo {
+                utxo.insert(outpoint_key(op), encode_coin(coin)).at(&p)?;
+            }
+            let mut active = w.open_table(ACTIVE).at(&p)?;
+            active.remove(height).at(&p)?;
+            let mut meta = w.open_table(META).at(&p)?;
+            meta.insert(KEY_TIP, block.header.prev_hash.0.as_slice())
+                .at(&p)?;
+        }
+        w.commit().at(&p)?;
+        self.active.pop();
+        self.note_dirty(block.encoded_size())
+    }
+
+    /// Marks `hash` failed and its descendants as descending from a failed block, removing
+    /// them from the candidates; persisted in one transaction.
+    fn mark_failed(&mut self, hash: BlockHash, failure: Failure) -> Result<()> {
+        let mut changed = Vec::new();
+        let mut queue = VecDeque::from([(hash, Validity::Failed(failure))]);
+        while let Some((h, validity)) = queue.pop_front() {
+            let Some(e) = self.index.get(&h) else {
+                continue;
+            };
+            let mut e = e.clone();
+            self.candidates.remove(&(Reverse(e.chainwork), e.seq, h));
+            e.validity = validity;
+            changed.push((h, e));
+            if let Some(kids) = self.children.get(&h) {
+                queue.extend(kids.iter().map(|k| (*k, Validity::FailedParent)));
+            }
+        }
+        self.persist_entries(&changed)?;
+        for (h, e) in changed {
+            self.index.insert(h, e);
+        }
+        Ok(())
+    }
+
+    /// `invalidateblock`: marks the block invalid (with its descendants), leaves the active
+    /// chain if it is on it, and moves to the best remaining valid chain.
+    pub fn invalidate_block(&mut self, hash: &BlockHash) -> Result<()> {
+        let entry = self
+            .index
+            .get(hash)
+            .ok_or_else(|| ChainError::UnknownBlock(hash.to_string()))?;
+        if entry.height() == 0 {
+            return Err(ChainError::Genesis);
+        }
+        if self.is_active(hash) {
+            let parent_height = entry.height() - 1;
+            while self.height() > parent_height {
+                self.disconnect_tip()?;
+            }
+        }
+        self.mark_failed(*hash, Failure::Manual)?;
+        self.activate_best_chain()
+    }
+
+    /// `reconsiderblock`: clears the failure marks of the block, its descendants and its
+    /// ancestors, then moves to the best valid chain (which may fail them again).
+    pub fn reconsider_block(&mut self, hash: &BlockHash) -> Result<()> {
+        if !self.index.contains_key(hash) {
+            return Err(ChainError::UnknownBlock(hash.to_string()));
+        }
+        let mut changed = Vec::new();
+        let mut queue = VecDeque::from([*hash]);
+        while let Some(h) = queue.pop_front() {
+            let e = &self.index[&h];
+            if e.validity.is_invalid() {
+                let mut e = e.clone();
+                e.validity = Validity::Header;
+                changed.push((h, e));
+            }
+            if let Some(kids) = self.children.get(&h) {
+                queue.extend(kids.iter().copied());
+            }
+        }
+        let mut cursor = self.index[hash].header.prev_hash;
+        while let Some(e) = self.index.get(&cursor) {
+            if e.validity.is_invalid() {
+                let mut e = e.clone();
+                e.validity = Validity::Header;
+                changed.push((cursor, e));
+            }
+            if e.height() == 0 {
+                break;
+            }
+            cursor = e.header.prev_hash;
+        }
+        self.persist_entries(&changed)?;
+        for (h, e) in changed {
+            if self.complete.contains(&h) {
+                self.candidates.insert((Reverse(e.chainwork), e.seq, h));
+            }
+            self.index.insert(h, e);
+        }
+        self.activate_best_chain()
+    }
+
+    /// `getchaintips`: every block without children, and the active tip.
+    pub fn chain_tips(&self) -> Vec<ChainTip> {
+        let mut tips: Vec<ChainTip> = self
+            .index
+            .iter()
+            .filter(|(h, _)| self.children.get(h).is_none_or(Vec::is_empty) || **h == self.tip())
+            .map(|(h, e)| {
+                let fork = self.fork_point(h);
+                let branch_len = e.height() - self.index[&fork].height();
+                let status = if *h == self.tip() {
+                    TipStatus::Active
+                } else if e.validity.is_invalid() {
+                    TipStatus::Invalid
+                } else {
+                    let path = self.path_from(&fork, h);
+                    if path.iter().any(|p| !self.index[p].has_data) {
+                        TipStatus::HeadersOnly
+                    } else if path
+                        .iter()
+                        .all(|p| self.index[p].validity == Validity::Valid)
+                    {
+                        TipStatus::ValidFork
+                    } else {
+                        TipStatus::ValidHeaders
+                    }
+                };
+                ChainTip {
+                    height: e.height(),
+                    hash: *h,
+                    branch_len,
+                    status,
+                }
+            })
+            .collect();
+        tips.sort_by_key(|t| (Reverse(t.height), t.hash));
+        tips
+    }
+
+    // ---- checking and rebuilding ----
+
+    /// Hash and totals of the whole unspent-output set as stored.
+    pub fn utxo_stats(&self) -> Result<UtxoStats> {
+        let p = self.store.state_path.clone();
+        let r = self.store.state.begin_read().at(&p)?;
+        let t = r.open_table(UTXO).at(&p)?;
+        let mut h = Sha256::new();
+        let (mut count, mut total) = (0u64, 0u128);
+        for item in t.iter().at(&p)? {
+            let (k, v) = item.at(&p)?;
+            let (k, v) = (k.value(), v.value());
+            let coin = decode_coin(&v).ok_or_else(|| self.corrupt("malformed unspent output"))?;
+            h.update(k);
+            h.update(v);
+            count += 1;
+            total += u128::from(coin.output.value);
+        }
+        Ok(UtxoStats {
+            count,
+            total,
+            hash: h.finalize().into(),
+        })
+    }
+
+    /// The same summary computed by replaying the stored blocks of the active chain from
+    /// genesis, independent of the stored unspent outputs and undo data.
+    pub fn replay_utxo_stats(&self) -> Result<UtxoStats> {
+        let mut set: BTreeMap<[u8; 36], [u8; 49]> = BTreeMap::new();
+        for (height, hash) in self.active.iter().enumerate().skip(1) {
+            let block = self.read_stored_block(hash)?;
+            for (i, tx) in block.transactions.iter().enumerate() {
+                for input in &tx.inputs {
+                    set.remove(&outpoint_key(&input.prevout));
+                }
+                let txid = tx.txid();
+                for (vout, output) in tx.outputs.iter().enumerate() {
+                    let coin = Coin {
+                        output: *output,
+                        height: height as u64,
+                        is_coinbase: i == 0,
+                    };
+                    set.insert(
+                        outpoint_key(&OutPoint {
+                            txid,
+                            vout: vout as u32,
+                        }),
+                        encode_coin(&coin),
+                    );
+                }
+            }
+        }
+        let mut h = Sha256::new();
+        let mut total = 0u128;
+        for (k, v) in &set {
+            h.update(k);
+            h.update(v);
+            total += u128::from(u64::from_le_bytes(v[..8].try_into().expect("8 bytes")));
+        }
+        Ok(UtxoStats {
+            count: set.len() as u64,
+            total,
+            hash: h.finalize().into(),
+        })
+    }
+
+    /// `verifychain`: checks the last `depth` active blocks (0: all) as stored (they decode,
+    /// hash to their key, pass the body rules, and have undo data matching their inputs), then
+    /// compares the stored unspent outputs with a replay of the chain.
+    pub fn verify_chain(&self, depth: u64) -> Result<()> {
+        let depth = if depth == 0 {
+            self.height()
+        } else {
+            depth.min(self.height())
+        };
+        let p = self.store.state_path.clone();
+        let r = self.store.state.begin_read().at(&p)?;
+        let undo_t = r.open_table(UNDO).at(&p)?;
+        for height in (self.height() + 1 - depth)..=self.height() {
+            let hash = self.active[height as usize];
+            let block = self.read_stored_block(&hash)?;
+            check_block_body(&block, block.encoded_size(), &self.params)
+                .map_err(|r| self.corrupt(format!("active block {hash} breaks {r}")))?;
+            let undo = undo_t
+                .get(hash.0)
+                .at(&p)?
+                .and_then(|v| decode_undo(v.value()))
+                .ok_or_else(|| {
+                    self.corrupt(format!("undo data of block {hash} missing or malformed"))
+                })?;
+            let inputs: usize = block.transactions.iter().map(|t| t.inputs.len()).sum();
+            if undo.len() != inputs {
+                return Err(self.corrupt(format!(
+                    "undo data of block {hash} does not match its inputs"
+                )));
+            }
+        }
+        if self.utxo_stats()? != self.replay_utxo_stats()? {
+            return Err(self.corrupt("the unspent outputs differ from a replay of the chain"));
+        }
+        Ok(())
+    }
+
+    /// Rebuilds the index and the chain state from the stored blocks, in height order, as if
+    /// each came from a peer (full validation), with a progress line.
+    fn reindex(&mut self, now: u64) -> Result<()> {
+        let hashes = self.store.block_hashes()?;
+        let mut headers = Vec::with_capacity(hashes.len());
+        for hash in &hashes {
+            if let Some(bytes) = self.store.get_block(hash)? {
+                match decode::<BlockHeader>(&bytes[..BlockHeader::SIZE.min(bytes.len())]) {
+                    Ok(h) if h.hash() == *hash => headers.push((h.height, *hash)),
+                    _ => {
+                        tracing::warn!(block = %hash, "skipping a stored block that does not decode")
+                    }
+                }
+            }
+        }
+        headers.sort();
+        let total = headers.len();
+        let started = Instant::now();
+        let mut last_report = Instant::now();
+        tracing::info!(blocks = total, "reindexing from the stored blocks");
+        for (done, (_, hash)) in headers.into_iter().enumerate() {
+            if self.index.contains_key(&hash) {
+                continue;
+            }
+            let Some(bytes) = self.store.get_block(&hash)? else {
+                continue;
+            };
+            match self.accept_one(&bytes, now, false) {
+                Ok(BlockOutcome::Orphan) => {}
+                Ok(_) => self.connect_orphans(hash, now)?,
+                Err(ChainError::Rejected(reason)) => {
+                    tracing::warn!(block = %hash, %reason, "stored block is invalid");
+                }
+                Err(e) => return Err(e),
+            }
+            if last_report.elapsed().as_secs() >= 2 || done + 1 == total {
+                let rate = (done + 1) as f64 / started.elapsed().as_secs_f64().max(1e-9);
+                tracing::info!(
+                    "reindex: {}/{} blocks ({:.1}%), height {}, {:.0} blocks/s",
+                    done + 1,
+                    total,
+                    100.0 * (done + 1) as f64 / total.max(1) as f64,
+                    self.height(),
+                    rate
+                );
+                last_report = Instant::now();
+            }
+        }
+        self.flush()
+    }
+}
+
+impl ParentContext for Chain {
+    fn parent(&self, hash: &BlockHash) -> Option<ParentState> {
+        let entry = self.index.get(hash)?;
+        if entry.validity.is_invalid() {
+            return Some(ParentState::Invalid);
+        }
+        let mut recent_times = Vec::with_capacity(11);
+        let mut cursor = Some(entry);
+        while let Some(e) = cursor {
+            recent_times.push(e.header.time);
+            if recent_times.len() == 11 || e.height() == 0 {
+                break;
+            }
+            cursor = self.index.get(&e.header.prev_hash);
+        }
+        Some(ParentState::Valid(ParentInfo {
+            height: entry.height(),
+            time: entry.header.time,
+            recent_times,
+            block1_time: entry.block1_time,
+        }))
+    }
+}
+
+impl Drop for Chain {
+    fn drop(&mut self) {
+        if let Err(e) = self.store.flush() {
+            tracing::error!(error = %e, "could not flush the chain state at close");
+        }
+    }
+}

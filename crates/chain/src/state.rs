@@ -453,6 +453,15 @@ impl Chain {
         }))
     }
 
+    /// Bytes of the two store files.
+    pub fn size_on_disk(&self) -> u64 {
+        [&self.store.blocks_path, &self.store.state_path]
+            .iter()
+            .filter_map(|p| std::fs::metadata(p).ok())
+            .map(|m| m.len())
+            .sum()
+    }
+
     /// Number of orphan blocks held.
     pub fn orphan_count(&self) -> usize {
         self.orphans.len()

@@ -142,11 +142,27 @@ impl MemChain {
     }
 }
 
-/// A valid child of `parent` (on a branch whose block 1 has `block1_time`): a coinbase paying
-/// subsidy plus `fees` to `pubkey`, then `txs`, at `time`, with the required bits and a nonce
-/// ground to meet them (fine for easy chains such as regtest). `fees` must be the fees of
-/// `txs`.
+/// A valid child of `parent` (on a branch whose block 1 has `block1_time`): see
+/// [`child_template`]; its nonce ground to meet the bits (fine for easy chains such as
+/// regtest; miners use [`crate::midstate::HeaderGrinder`]).
 pub fn build_child(
+    params: &ChainParams,
+    parent: &BlockHeader,
+    block1_time: u64,
+    txs: Vec<Transaction>,
+    fees: u64,
+    pubkey: [u8; 32],
+    time: u64,
+) -> Block {
+    let mut block = child_template(params, parent, block1_time, txs, fees, pubkey, time);
+    grind(&mut block.header);
+    block
+}
+
+/// An unsolved child of `parent` (nonce 0): a coinbase paying subsidy plus `fees` to
+/// `pubkey` with `lock_time = height`, then `txs`, at `time`, with the required bits and the
+/// merkle root. `fees` must be the fees of `txs`.
+pub fn child_template(
     params: &ChainParams,
     parent: &BlockHeader,
     block1_time: u64,
@@ -160,7 +176,7 @@ pub fn build_child(
         version: 1,
         inputs: vec![],
         outputs: vec![TxOut {
-            value: params.subsidy(height) + fees,
+            value: params.subsidy(height).saturating_add(fees),
             pubkey,
         }],
         lock_time: height,
@@ -168,18 +184,16 @@ pub fn build_child(
     let mut transactions = vec![coinbase];
     transactions.extend(txs);
     let leaves: Vec<Hash> = transactions.iter().map(|t| t.txid().0).collect();
-    let mut header = BlockHeader {
-        version: 1,
-        height,
-        prev_hash: parent.hash(),
-        merkle_root: merkle_root(&leaves),
-        time,
-        bits: params.required_bits(parent.height, parent.time, block1_time),
-        nonce: 0,
-    };
-    grind(&mut header);
     Block {
-        header,
+        header: BlockHeader {
+            version: 1,
+            height,
+            prev_hash: parent.hash(),
+            merkle_root: merkle_root(&leaves),
+            time,
+            bits: params.required_bits(parent.height, parent.time, block1_time),
+            nonce: 0,
+        },
         transactions,
     }
 }

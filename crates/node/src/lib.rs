@@ -1,0 +1,167 @@
+//! # coinrs-node
+//!
+//! Wiring only: reads the configuration ([`config`]), takes the chain folder ([`datadir`]:
+//! lock, cookie, mining key), starts logging ([`logging`]), opens the chain state, and runs
+//! the tasks until a stop.
+//!
+//! Tasks and channels:
+//! - the JSON-RPC server (tokio, `coinrs-rpc`), stopped through the `shutdown` watch channel
+//!   of the shared [`coinrs_rpc::NodeContext`];
+//! - the miner threads (`coinrs-miner-core`) when `--mine`, taking templates from the chain;
+//! - a flush timer that makes the chain state durable every few seconds;
+//! - the signal watcher: SIGINT or SIGTERM, like the `stop` method, sets `shutdown`.
+//!
+//! A stop: the miner stops, the server finishes its requests, the chain state is flushed, the
+//! cookie is removed, the lock released.
+
+pub mod config;
+pub mod datadir;
+pub mod logging;
+mod work;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use coinrs_chain::{Chain, ChainOptions};
+use coinrs_rpc::{NodeContext, RpcConfig};
+use tokio::net::TcpListener;
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::watch;
+
+use crate::config::Options;
+
+/// How often unflushed chain changes are made durable.
+const FLUSH_EVERY: Duration = Duration::from_secs(5);
+
+/// Runs a node with these options until it is stopped.
+pub async fn run(options: Options) -> Result<()> {
+    let params = config::chain_params(&options.chain)?;
+    let root = options
+        .datadir
+        .clone()
+        .unwrap_or_else(config::default_datadir);
+    let chain_dir = root.join(&params.name);
+    let _lock = datadir::DirLock::acquire(&chain_dir)?;
+    logging::init(&chain_dir)?;
+    tracing::info!(chain = %params.name, folder = %chain_dir.display(), version = env!("CARGO_PKG_VERSION"), "coinrsd starting");
+
+    let (_cookie, credentials) = match (&options.rpcuser, &options.rpcpassword) {
+        (Some(u), Some(p)) => (None, format!("{u}:{p}")),
+        (None, None) => {
+            let c = datadir::Cookie::create(&chain_dir)?;
+            let creds = c.credentials.clone();
+            (Some(c), creds)
+        }
+        _ => bail!("--rpcuser and --rpcpassword go together"),
+    };
+
+    let started = Instant::now();
+    let chain_options = ChainOptions {
+        cache_bytes: options.dbcache.max(4) * 1024 * 1024,
+        reindex: options.reindex,
+        ..ChainOptions::default()
+    };
+    let chain = {
+        let (dir, params) = (chain_dir.clone(), params.clone());
+        tokio::task::spawn_blocking(move || {
+            Chain::open(&dir, params, &chain_options, coinrs_rpc::context::now())
+        })
+        .await
+        .context("the chain state task failed")??
+    };
+    tracing::info!(height = chain.height(), tip = %chain.tip(), "chain state ready");
+
+    let (shutdown_tx, mut shutdown_rx) = watch::channel(false);
+    let ctx = Arc::new(NodeContext {
+        params: params.clone(),
+        chain: std::sync::Mutex::new(chain),
+        chain_dir: chain_dir.clone(),
+        started,
+        shutdown: shutdown_tx,
+    });
+
+    let rpcbind = options
+        .rpcbind
+        .clone()
+        .unwrap_or_else(|| format!("127.0.0.1:{}", params.rpc_port));
+    let listener = TcpListener::bind(&rpcbind)
+        .await
+        .with_context(|| format!("cannot listen for JSON-RPC on {rpcbind}"))?;
+    tracing::info!(address = %rpcbind, "JSON-RPC listening");
+    let server = {
+        let mut rx = shutdown_rx.clone();
+        let config = RpcConfig {
+            credentials,
+            max_body: options.rpcmaxbody,
+            threads: options.rpcthreads,
+            queue: options.rpcworkqueue,
+        };
+        tokio::spawn(coinrs_rpc::serve(
+            listener,
+            Arc::clone(&ctx),
+            config,
+            async move {
+                let _ = rx.wait_for(|stop| *stop).await;
+            },
+        ))
+    };
+
+    let miner = if options.mine {
+        let pubkey = match &options.mine_address {
+            Some(a) => coinrs_core::address::decode_address(&params.hrp, a)
+                .map_err(|e| anyhow::anyhow!("--mine-address {a}: {e}"))?,
+            None => datadir::mining_key(&chain_dir)?.public_key(),
+        };
+        let address =
+            coinrs_core::address::encode_address(&params.hrp, &pubkey).unwrap_or_default();
+        let threads = options
+            .mine_threads
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+        tracing::info!(%address, threads, "mining");
+        Some(coinrs_miner_core::Miner::start(
+            Arc::new(work::NodeWork::new(Arc::clone(&ctx), pubkey)),
+            threads,
+        ))
+    } else {
+        None
+    };
+
+    let mut sigint = signal(SignalKind::interrupt()).context("SIGINT handler")?;
+    let mut sigterm = signal(SignalKind::terminate()).context("SIGTERM handler")?;
+    let mut flush_timer = tokio::time::interval(FLUSH_EVERY);
+    loop {
+        tokio::select! {
+            _ = sigint.recv() => { tracing::info!("SIGINT: stopping"); break; }
+            _ = sigterm.recv() => { tracing::info!("SIGTERM: stopping"); break; }
+            _ = shutdown_rx.wait_for(|stop| *stop) => { tracing::info!("stop requested"); break; }
+            _ = flush_timer.tick() => {
+                let ctx = Arc::clone(&ctx);
+                let flushed = tokio::task::spawn_blocking(move || ctx.chain().flush()).await;
+                if let Ok(Err(e)) = flushed {
+                    tracing::error!(error = %e, "cannot flush the chain state: stopping");
+                    break;
+                }
+            }
+        }
+    }
+    ctx.request_shutdown();
+    if let Some(m) = miner {
+        tokio::task::spawn_blocking(move || m.stop()).await.ok();
+    }
+    match server.await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => tracing::error!(error = %e, "JSON-RPC server error"),
+        Err(e) => tracing::error!(error = %e, "JSON-RPC server task failed"),
+    }
+    let flushed = {
+        let ctx = Arc::clone(&ctx);
+        tokio::task::spawn_blocking(move || ctx.chain().flush()).await
+    };
+    match flushed {
+        Ok(Ok(())) => tracing::info!("chain state flushed; coinrsd stopped"),
+        Ok(Err(e)) => tracing::error!(error = %e, "final flush failed"),
+        Err(e) => tracing::error!(error = %e, "final flush task failed"),
+    }
+    Ok(())
+}

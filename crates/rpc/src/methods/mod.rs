@@ -1,0 +1,244 @@
+//! The method table: name, parameters, help, and the function behind each method. Adding a
+//! method is one entry here and one function in the module of its subsystem.
+
+mod blockchain;
+mod control;
+mod mining;
+mod rawtx;
+
+use serde_json::Value;
+
+use crate::context::NodeContext;
+use crate::error::RpcError;
+use crate::params::Args;
+
+/// One parameter of a method.
+#[derive(Debug)]
+pub struct Param {
+    /// Its name (for named arguments and the usage line).
+    pub name: &'static str,
+    /// Whether it must be given.
+    pub required: bool,
+}
+
+const fn req(name: &'static str) -> Param {
+    Param {
+        name,
+        required: true,
+    }
+}
+
+const fn opt(name: &'static str) -> Param {
+    Param {
+        name,
+        required: false,
+    }
+}
+
+/// What a method runs.
+pub type Handler = fn(&NodeContext, &Args) -> Result<Value, RpcError>;
+
+/// A method of the JSON-RPC interface.
+#[derive(Debug)]
+pub struct Method {
+    /// The name clients call.
+    pub name: &'static str,
+    /// Its parameters in order.
+    pub params: &'static [Param],
+    /// One line on what it does.
+    pub summary: &'static str,
+    /// Runs on a blocking thread: it may take long (grinding, validation, full scans).
+    pub blocking: bool,
+    /// Only on chains without retargeting where blocks are made on demand (regtest).
+    pub regtest_only: bool,
+    /// The function.
+    pub handler: Handler,
+}
+
+impl Method {
+    /// `name arg1 ( arg2 )` and the summary, as the -1 error for a wrong argument count
+    /// and `help METHOD` show it.
+    pub fn usage(&self) -> String {
+        let mut line = self.name.to_string();
+        for p in self.params {
+            if p.required {
+                line.push_str(&format!(" {}", p.name));
+            } else {
+                line.push_str(&format!(" ( {} )", p.name));
+            }
+        }
+        format!("{line}\n\n{}", self.summary)
+    }
+}
+
+macro_rules! method {
+    ($name:literal, [$($p:expr),*], $summary:literal, $handler:path $(, $flag:ident)*) => {
+        Method {
+            name: $name,
+            params: &[$($p),*],
+            summary: $summary,
+            blocking: method!(@flag blocking $($flag)*),
+            regtest_only: method!(@flag regtest $($flag)*),
+            handler: $handler,
+        }
+    };
+    (@flag $want:ident) => { false };
+    (@flag blocking blocking $($rest:ident)*) => { true };
+    (@flag regtest regtest $($rest:ident)*) => { true };
+    (@flag $want:ident $other:ident $($rest:ident)*) => { method!(@flag $want $($rest)*) };
+}
+
+/// Every method, grouped as `help` lists them.
+pub static METHODS: &[Method] = &[
+    // control
+    method!(
+        "help",
+        [opt("command")],
+        "List all commands, or get help for a specified command.",
+        control::help
+    ),
+    method!(
+        "stop",
+        [],
+        "Request a graceful shutdown of the node.",
+        control::stop
+    ),
+    method!(
+        "uptime",
+        [],
+        "Returns the total uptime of the server in seconds.",
+        control::uptime
+    ),
+    // blockchain
+    method!(
+        "getblockchaininfo",
+        [],
+        "Returns an object containing various state info regarding blockchain processing.",
+        blockchain::getblockchaininfo
+    ),
+    method!(
+        "getblockcount",
+        [],
+        "Returns the height of the most-work fully-validated chain.",
+        blockchain::getblockcount
+    ),
+    method!(
+        "getbestblockhash",
+        [],
+        "Returns the hash of the best (tip) block in the most-work fully-validated chain.",
+        blockchain::getbestblockhash
+    ),
+    method!(
+        "getblockhash",
+        [req("height")],
+        "Returns hash of block in best-block-chain at height provided.",
+        blockchain::getblockhash
+    ),
+    method!(
+        "getblockheader",
+        [req("blockhash"), opt("verbose")],
+        "If verbose is false, returns the 96-byte header as hex (192 characters). If verbose is true, returns an object with information about the header.",
+        blockchain::getblockheader
+    ),
+    method!(
+        "getblock",
+        [req("blockhash"), opt("verbosity")],
+        "If verbosity is 0, returns the block as hex. If 1, an object with the txids. If 2, an object with every transaction.",
+        blockchain::getblock,
+        blocking
+    ),
+    method!(
+        "getchaintips",
+        [],
+        "Return information about all known tips in the block tree, including the main chain as well as orphaned branches.",
+        blockchain::getchaintips
+    ),
+    method!(
+        "getdifficulty",
+        [],
+        "Returns the proof-of-work difficulty as a multiple of the minimum difficulty of Bitcoin (bits 0x1d00ffff).",
+        blockchain::getdifficulty
+    ),
+    method!(
+        "gettxout",
+        [req("txid"), req("n"), opt("include_mempool")],
+        "Returns details about an unspent transaction output, or null.",
+        blockchain::gettxout
+    ),
+    method!(
+        "gettxoutsetinfo",
+        [],
+        "Returns statistics about the unspent transaction output set.",
+        blockchain::gettxoutsetinfo,
+        blocking
+    ),
+    method!(
+        "verifychain",
+        [opt("checklevel"), opt("nblocks")],
+        "Verifies the stored blockchain database (nblocks: how many of the last blocks, default 6, 0 = all) and that the unspent outputs equal a replay of the chain.",
+        blockchain::verifychain,
+        blocking
+    ),
+    method!(
+        "invalidateblock",
+        [req("blockhash")],
+        "Permanently marks a block as invalid, as if it violated a consensus rule.",
+        blockchain::invalidateblock,
+        blocking
+    ),
+    method!(
+        "reconsiderblock",
+        [req("blockhash")],
+        "Removes invalidity status of a block, its ancestors and its descendants, reconsider them for activation.",
+        blockchain::reconsiderblock,
+        blocking
+    ),
+    // raw transactions
+    method!(
+        "getrawtransaction",
+        [req("txid"), opt("verbose"), opt("blockhash")],
+        "Return the raw transaction data (hex), or an object with verbose.",
+        rawtx::getrawtransaction
+    ),
+    method!(
+        "decoderawtransaction",
+        [req("hexstring")],
+        "Return a JSON object representing the serialized, hex-encoded transaction.",
+        rawtx::decoderawtransaction
+    ),
+    method!(
+        "createrawtransaction",
+        [req("inputs"), req("outputs"), opt("locktime")],
+        "Create a transaction spending the given inputs and creating new outputs, with empty (zero) signatures. Returns hex.",
+        rawtx::createrawtransaction
+    ),
+    // mining
+    method!(
+        "submitblock",
+        [req("hexdata")],
+        "Attempts to submit a new block to the network. Returns null when accepted onto the best chain, else a string saying why not.",
+        mining::submitblock,
+        blocking
+    ),
+    method!(
+        "generatetoaddress",
+        [req("nblocks"), req("address"), opt("maxtries")],
+        "Mine blocks immediately to a specified address (regtest). Returns the block hashes.",
+        mining::generatetoaddress,
+        blocking,
+        regtest
+    ),
+    method!(
+        "generateblock",
+        [req("output"), opt("transactions")],
+        "Mine a block with a set of ordered raw transactions immediately to a specified address (regtest).",
+        mining::generateblock,
+        blocking,
+        regtest
+    ),
+];
+
+/// The method called `name`.
+pub fn find(name: &str) -> Option<&'static Method> {
+    METHODS.iter().find(|m| m.name == name)
+}

@@ -1,0 +1,1 @@
+//! SIGKILL crash tests (being written).

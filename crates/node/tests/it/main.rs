@@ -1,0 +1,1 @@
+//! Integration tests of coinrsd through JSON-RPC (being written).

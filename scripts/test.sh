@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The project's one test command (README.md): formatting, lints, the purity of the core crate,
-# every test (unit, integration, doc), the release-mode tests, and the independent vector
-# script. It installs what it needs itself; a fresh machine needs only the Rust toolchain,
-# cargo-nextest (optional: falls back to cargo test) and Python 3.
+# every test (unit, integration with real coinrsd processes, doc), the release-mode tests, and
+# the independent vector script. It installs what it needs itself (python-bitcoinrpc from
+# PyPI); a fresh machine needs only the Rust toolchain, cargo-nextest (optional: falls back
+# to cargo test) and Python 3. The full-disk test mounts a tmpfs, so it runs as root (as CI).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,6 +20,14 @@ if cargo tree -p coinrs-core -e normal --prefix none --locked | grep -E '^(tokio
     echo "coinrs-core must not depend on the crates above" >&2
     exit 1
 fi
+
+step "test tools: python-bitcoinrpc (an independent JSON-RPC client)"
+if ! python3 -c 'import bitcoinrpc' 2>/dev/null; then
+    python3 -m pip install --quiet --disable-pip-version-check python-bitcoinrpc
+fi
+
+step "binaries (integration tests run the real coinrsd and coinrs-cli)"
+cargo build --bins --locked
 
 step "tests (debug)"
 if cargo nextest --version >/dev/null 2>&1; then

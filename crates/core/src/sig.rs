@@ -77,6 +77,31 @@ pub fn sign_transaction(
     Ok(())
 }
 
+/// A transaction spending `inputs` (all locked to `key`) to `outputs`, signed with zero
+/// auxiliary randomness: what tests, benchmarks and tools need to make a valid spend.
+pub fn signed_spend(
+    key: &SigningKey,
+    inputs: &[crate::transaction::OutPoint],
+    outputs: Vec<crate::transaction::TxOut>,
+    lock_time: u64,
+) -> Transaction {
+    let mut tx = Transaction {
+        version: 1,
+        inputs: inputs
+            .iter()
+            .map(|op| crate::transaction::TxIn {
+                prevout: *op,
+                signature: [0u8; 64],
+            })
+            .collect(),
+        outputs,
+        lock_time,
+    };
+    let keys = vec![*key; inputs.len()];
+    sign_transaction(&mut tx, &keys, &[0u8; 32]).expect("one key per input");
+    tx
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

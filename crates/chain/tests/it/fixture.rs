@@ -4,8 +4,8 @@ use coinrs_chain::{BlockOutcome, Chain, ChainError, ChainOptions};
 use coinrs_core::block::Block;
 use coinrs_core::memchain::build_child;
 use coinrs_core::params::ChainParams;
-use coinrs_core::sig::{SigningKey, sign_transaction};
-use coinrs_core::{BlockHash, OutPoint, Transaction, TxIn, TxOut};
+use coinrs_core::sig::SigningKey;
+use coinrs_core::{BlockHash, OutPoint, Transaction, TxOut};
 use tempfile::TempDir;
 
 pub const NOW: u64 = 1_523_724_808 + 100_000_000;
@@ -82,20 +82,7 @@ impl Node {
 
     /// A signed spend of outpoints locked to the node's key.
     pub fn spend(&self, inputs: &[OutPoint], outputs: Vec<TxOut>) -> Transaction {
-        let mut tx = Transaction {
-            version: 1,
-            inputs: inputs
-                .iter()
-                .map(|op| TxIn {
-                    prevout: *op,
-                    signature: [0; 64],
-                })
-                .collect(),
-            outputs,
-            lock_time: 0,
-        };
-        sign_transaction(&mut tx, &vec![self.key; inputs.len()], &[0; 32]).unwrap();
-        tx
+        coinrs_core::sig::signed_spend(&self.key, inputs, outputs, 0)
     }
 
     /// The stored unspent outputs equal a replay of the active chain.

@@ -4,9 +4,9 @@ use coinrs_core::block::Block;
 use coinrs_core::memchain::{MemChain, grind};
 use coinrs_core::merkle::merkle_root;
 use coinrs_core::params::ChainParams;
-use coinrs_core::sig::{SigningKey, sign_transaction};
+use coinrs_core::sig::SigningKey;
 use coinrs_core::validation::{BlockEffects, RejectReason};
-use coinrs_core::{Hash, OutPoint, Transaction, TxIn, TxOut};
+use coinrs_core::{Hash, OutPoint, Transaction, TxOut};
 
 /// The node's clock in these tests: far after every block time.
 pub const NOW: u64 = 1_523_724_808 + 100_000_000;
@@ -84,21 +84,7 @@ pub fn spend_with(
     outputs: Vec<TxOut>,
     lock_time: u64,
 ) -> Transaction {
-    let mut tx = Transaction {
-        version: 1,
-        inputs: inputs
-            .iter()
-            .map(|op| TxIn {
-                prevout: *op,
-                signature: [0u8; 64],
-            })
-            .collect(),
-        outputs,
-        lock_time,
-    };
-    let keys = vec![*key; inputs.len()];
-    sign_transaction(&mut tx, &keys, &[0u8; 32]).unwrap();
-    tx
+    coinrs_core::sig::signed_spend(key, inputs, outputs, lock_time)
 }
 
 /// Recomputes the merkle root and grinds the nonce again after a block was changed.

@@ -22,4 +22,4 @@ pub mod store;
 pub mod verify;
 
 pub use error::ChainError;
-pub use state::{BlockOutcome, Chain, ChainOptions, ChainTip, TipStatus, UtxoStats};
+pub use state::{BlockOutcome, Chain, ChainEvent, ChainOptions, ChainTip, TipStatus, UtxoStats};

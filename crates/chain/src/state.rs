@@ -115,6 +115,15 @@ pub struct ChainTip {
     pub status: TipStatus,
 }
 
+/// A change of the active chain, for subsystems that follow it (the mempool).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ChainEvent {
+    /// The block was connected as the new tip.
+    Connected(BlockHash),
+    /// The block was disconnected from the tip.
+    Disconnected(BlockHash),
+}
+
 /// A summary of the unspent outputs (`gettxoutsetinfo`, crash tests).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct UtxoStats {
@@ -146,6 +155,7 @@ pub struct Chain {
     next_seq: u64,
     dirty_bytes: usize,
     cache_bytes: usize,
+    events: Vec<ChainEvent>,
 }
 
 /// Unspent outputs seen through an open write transaction. The validation trait cannot fail,
@@ -196,6 +206,7 @@ impl Chain {
             next_seq: 1,
             dirty_bytes: 0,
             cache_bytes: options.cache_bytes,
+            events: Vec::new(),
         };
         if created {
             chain.init_genesis()?;
@@ -208,6 +219,8 @@ impl Chain {
             // the best one: finish the job.
             chain.activate_best_chain()?;
         }
+        // Nothing follows the chain before it is open.
+        chain.events.clear();
         Ok(chain)
     }
 
@@ -460,6 +473,11 @@ impl Chain {
             .filter_map(|p| std::fs::metadata(p).ok())
             .map(|m| m.len())
             .sum()
+    }
+
+    /// The changes of the active chain since the last call, oldest first.
+    pub fn take_events(&mut self) -> Vec<ChainEvent> {
+        std::mem::take(&mut self.events)
     }
 
     /// Number of orphan blocks held.
@@ -793,6 +811,7 @@ impl Chain {
             e.validity = Validity::Valid;
         }
         self.active.push(*hash);
+        self.events.push(ChainEvent::Connected(*hash));
         self.note_dirty(written)
     }
 
@@ -835,6 +854,7 @@ impl Chain {
         }
         w.commit().at(&p)?;
         self.active.pop();
+        self.events.push(ChainEvent::Disconnected(hash));
         self.note_dirty(block.encoded_size())
     }
 

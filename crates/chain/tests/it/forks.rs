@@ -72,6 +72,30 @@ fn a_side_branch_is_stored_and_a_heavier_one_wins_at_any_depth() {
 }
 
 #[test]
+fn reorganisations_report_disconnected_then_connected_blocks() {
+    use coinrs_chain::ChainEvent::{Connected, Disconnected};
+    let mut node = Node::new();
+    let genesis = node.chain.tip();
+    let a = node.extend(genesis, 2, 0);
+    assert_eq!(
+        node.chain.take_events(),
+        vec![Connected(a[0]), Connected(a[1])]
+    );
+    let b = node.extend(genesis, 3, 5);
+    assert_eq!(
+        node.chain.take_events(),
+        vec![
+            Disconnected(a[1]),
+            Disconnected(a[0]),
+            Connected(b[0]),
+            Connected(b[1]),
+            Connected(b[2])
+        ]
+    );
+    assert!(node.chain.take_events().is_empty());
+}
+
+#[test]
 fn equal_work_keeps_the_branch_received_first() {
     let mut node = Node::new();
     let genesis = node.chain.tip();

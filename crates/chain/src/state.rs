@@ -186,7 +186,57 @@ impl UtxoView for TxnUtxos<'_> {
     }
 }
 
+/// A consistent read-only view of the unspent outputs at the moment it was taken (a redb
+/// read transaction), for checks that make many lookups (the mempool). A storage error is
+/// remembered and reported by [`UtxoSnapshot::error`] instead of passing for a missing coin.
+pub struct UtxoSnapshot {
+    table: redb::ReadOnlyTable<[u8; 36], [u8; 49]>,
+    error: std::cell::RefCell<Option<String>>,
+}
+
+impl std::fmt::Debug for UtxoSnapshot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("UtxoSnapshot")
+    }
+}
+
+impl UtxoSnapshot {
+    /// The first storage error met by a lookup, if any.
+    pub fn error(&self) -> Option<String> {
+        self.error.borrow().clone()
+    }
+}
+
+impl UtxoView for UtxoSnapshot {
+    fn coin(&self, outpoint: &OutPoint) -> Option<Coin> {
+        match self.table.get(outpoint_key(outpoint)) {
+            Ok(Some(v)) => {
+                let coin = decode_coin(&v.value());
+                if coin.is_none() {
+                    *self.error.borrow_mut() = Some("malformed unspent output".into());
+                }
+                coin
+            }
+            Ok(None) => None,
+            Err(e) => {
+                *self.error.borrow_mut() = Some(e.to_string());
+                None
+            }
+        }
+    }
+}
+
 impl Chain {
+    /// A read-only view of the unspent outputs of the active chain as they are now.
+    pub fn utxo_snapshot(&self) -> Result<UtxoSnapshot> {
+        let p = &self.store.state_path;
+        let r = self.store.state.begin_read().at(p)?;
+        Ok(UtxoSnapshot {
+            table: r.open_table(UTXO).at(p)?,
+            error: std::cell::RefCell::new(None),
+        })
+    }
+
     /// Opens the chain state in `dir` (the chain folder), creating it with the genesis block
     /// if it is new, checking it belongs to `params` and is undamaged, and rebuilding it from
     /// the stored blocks with `options.reindex`. `now` is the clock (Unix seconds), used for

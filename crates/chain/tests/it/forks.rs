@@ -25,6 +25,13 @@ fn extends_the_chain_and_keeps_utxos_equal_to_a_replay() {
     assert_eq!(stats.count, 5, "genesis outputs are not spendable");
     assert_eq!(stats.total, 5 * 50 * 100_000_000);
     node.assert_consistent();
+    // A snapshot sees the same coins as direct lookups.
+    use coinrs_core::validation::UtxoView;
+    let snap = node.chain.utxo_snapshot().unwrap();
+    let cb = node.chain.block(&hashes[0]).unwrap().unwrap().transactions[0].txid();
+    let op = OutPoint { txid: cb, vout: 0 };
+    assert_eq!(snap.coin(&op), node.chain.coin(&op).unwrap());
+    assert!(snap.coin(&op).is_some() && snap.error().is_none());
     // The transaction index finds the coinbase of block 3, not genesis'.
     let b3 = node.chain.block(&hashes[2]).unwrap().unwrap();
     assert_eq!(

@@ -30,8 +30,9 @@ pub trait WorkSource: Send + Sync + 'static {
 
 /// Nonces tried between checks for a stale template or a stop: about 70 ms at 58 M tries/s.
 const CHUNK: u64 = 1 << 22;
-/// A template is rebuilt at least this often, so block times stay close to the clock.
-const REFRESH: Duration = Duration::from_secs(10);
+/// A template is rebuilt at least this often: new mempool transactions get in, and block
+/// times stay close to the clock.
+const REFRESH: Duration = Duration::from_secs(3);
 
 /// Running mining threads.
 #[derive(Debug)]

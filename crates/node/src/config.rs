@@ -72,6 +72,13 @@ pub struct Options {
     /// Memory for the chain state's cache and unflushed changes, in MiB.
     #[arg(long, env = "COINRS_DBCACHE", default_value_t = 450)]
     pub dbcache: usize,
+    /// Minimum fee rate for relay and the mempool, in coins per 1000 bytes of encoded
+    /// transaction (0.00001 = 1 base unit per byte).
+    #[arg(long, env = "COINRS_MINRELAYTXFEE", default_value = "0.00001")]
+    pub minrelaytxfee: String,
+    /// Mempool size budget in MB (10^6 bytes of encoded transactions).
+    #[arg(long, env = "COINRS_MAXMEMPOOL", default_value_t = 300)]
+    pub maxmempool: usize,
     /// JSON-RPC requests run at once.
     #[arg(long, env = "COINRS_RPCTHREADS", default_value_t = coinrs_rpc::server::DEFAULT_THREADS)]
     pub rpcthreads: usize,
@@ -167,6 +174,22 @@ fn toml_scalar(v: &toml::Value) -> Result<String, String> {
         toml::Value::Float(f) => Ok(f.to_string()),
         other => Err(format!("unsupported value {other}")),
     }
+}
+
+/// The mempool policy of the options; a bad fee rate is an error naming the option.
+pub fn mempool_policy(o: &Options) -> Result<coinrs_mempool::Policy, ConfigError> {
+    let fee = coinrs_rpc::params::parse_amount(&serde_json::Value::String(o.minrelaytxfee.clone()))
+        .map_err(|e| {
+            ConfigError::Invalid(format!(
+                "--minrelaytxfee {}: {}",
+                o.minrelaytxfee, e.message
+            ))
+        })?;
+    Ok(coinrs_mempool::Policy {
+        min_relay_fee_per_kb: fee,
+        max_bytes: o.maxmempool.saturating_mul(1_000_000),
+        ..coinrs_mempool::Policy::default()
+    })
 }
 
 /// The platform's data folder / coinrs (`~/.local/share/coinrs` on Linux).

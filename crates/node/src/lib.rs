@@ -31,6 +31,48 @@ use tokio::sync::watch;
 
 use crate::config::Options;
 
+/// The saved mempool in the chain folder.
+const MEMPOOL_FILE: &str = "mempool.dat";
+
+/// The mempool saved at the last stop, each transaction checked again against the chain.
+fn load_mempool(
+    dir: &std::path::Path,
+    chain: &Chain,
+    params: &coinrs_core::params::ChainParams,
+    policy: coinrs_mempool::Policy,
+) -> coinrs_mempool::Mempool {
+    let mut pool = coinrs_mempool::Mempool::new(policy);
+    let path = dir.join(MEMPOOL_FILE);
+    if !path.exists() {
+        return pool;
+    }
+    let saved = match coinrs_mempool::load(&path) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::warn!(file = %path.display(), error = %e, "ignoring a damaged mempool file");
+            return pool;
+        }
+    };
+    let Ok(snapshot) = chain.utxo_snapshot() else {
+        return pool;
+    };
+    let (mut kept, mut dropped) = (0usize, 0usize);
+    for (tx, time) in saved {
+        match pool.accept(
+            tx,
+            chain.height(),
+            params.coinbase_maturity,
+            &snapshot,
+            time,
+        ) {
+            Ok(_) => kept += 1,
+            Err(_) => dropped += 1,
+        }
+    }
+    tracing::info!(kept, dropped, "mempool loaded");
+    pool
+}
+
 /// How often unflushed chain changes are made durable.
 const FLUSH_EVERY: Duration = Duration::from_secs(5);
 
@@ -72,10 +114,17 @@ pub async fn run(options: Options) -> Result<()> {
     };
     tracing::info!(height = chain.height(), tip = %chain.tip(), "chain state ready");
 
+    let mempool = load_mempool(
+        &chain_dir,
+        &chain,
+        &params,
+        config::mempool_policy(&options)?,
+    );
     let (shutdown_tx, mut shutdown_rx) = watch::channel(false);
     let ctx = Arc::new(NodeContext {
         params: params.clone(),
         chain: std::sync::Mutex::new(chain),
+        mempool: std::sync::Mutex::new(mempool),
         chain_dir: chain_dir.clone(),
         started,
         shutdown: shutdown_tx,
@@ -153,6 +202,16 @@ pub async fn run(options: Options) -> Result<()> {
         Ok(Ok(())) => {}
         Ok(Err(e)) => tracing::error!(error = %e, "JSON-RPC server error"),
         Err(e) => tracing::error!(error = %e, "JSON-RPC server task failed"),
+    }
+    let saved: Vec<(coinrs_core::Transaction, u64)> = ctx
+        .mempool()
+        .entries()
+        .into_iter()
+        .map(|e| (e.tx.clone(), e.time))
+        .collect();
+    match coinrs_mempool::save(&chain_dir.join(MEMPOOL_FILE), &saved) {
+        Ok(()) => tracing::info!(transactions = saved.len(), "mempool saved"),
+        Err(e) => tracing::error!(error = %e, "cannot save the mempool"),
     }
     let flushed = {
         let ctx = Arc::clone(&ctx);

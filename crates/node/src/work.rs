@@ -1,16 +1,15 @@
-//! Templates for the miner threads from the chain tip, and solved blocks back into the chain.
+//! Templates for the miner threads from the chain tip and the mempool, and solved blocks back
+//! into the chain (and the mempool brought in line).
 
 use std::sync::Arc;
 
 use coinrs_core::BlockHash;
 use coinrs_core::block::Block;
-use coinrs_core::memchain::child_template;
-use coinrs_core::validation::{ParentContext, ParentState, median_time_past};
 use coinrs_miner_core::WorkSource;
 use coinrs_rpc::NodeContext;
 use coinrs_rpc::context::now;
 
-/// Mining work from this node's chain, paying `pubkey`.
+/// Mining work from this node's chain and mempool, paying `pubkey`.
 pub struct NodeWork {
     ctx: Arc<NodeContext>,
     pubkey: [u8; 32],
@@ -26,23 +25,9 @@ impl NodeWork {
 impl WorkSource for NodeWork {
     fn template(&self) -> Option<Block> {
         let chain = self.ctx.chain();
-        let tip = chain.tip();
-        let entry = chain.entry(&tip)?;
-        let mtp = match chain.parent(&tip) {
-            Some(ParentState::Valid(info)) => {
-                median_time_past(info.height + 1, &info.recent_times).unwrap_or(0)
-            }
-            _ => 0,
-        };
-        Some(child_template(
-            chain.params(),
-            &entry.header,
-            entry.block1_time,
-            vec![],
-            0,
-            self.pubkey,
-            now().max(mtp + 1),
-        ))
+        let pool = self.ctx.mempool();
+        let t = coinrs_rpc::template::for_tip(&self.ctx.params, &chain, &pool).ok()?;
+        Some(t.block(&self.ctx.params, self.pubkey))
     }
 
     fn is_stale(&self, parent: &BlockHash) -> bool {
@@ -51,14 +36,15 @@ impl WorkSource for NodeWork {
 
     fn submit(&self, block: Block) {
         let mut chain = self.ctx.chain();
-        match chain
-            .accept_block(&block.encode(), now())
-            .and_then(|outcome| {
-                chain.flush()?;
-                Ok(outcome)
-            }) {
+        let result = chain.accept_block(&block.encode(), now());
+        self.ctx.sync_mempool(&mut chain);
+        match result.and_then(|outcome| {
+            chain.flush()?;
+            Ok(outcome)
+        }) {
             Ok(outcome) => tracing::info!(
                 height = block.header.height,
+                transactions = block.transactions.len(),
                 ?outcome,
                 "mined block accepted"
             ),

@@ -5,8 +5,9 @@ use std::path::PathBuf;
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use coinrs_chain::Chain;
+use coinrs_chain::{Chain, ChainEvent};
 use coinrs_core::params::ChainParams;
+use coinrs_mempool::Mempool;
 use tokio::sync::watch;
 
 /// Shared state of a running node.
@@ -15,7 +16,10 @@ pub struct NodeContext {
     /// The chain's parameters.
     pub params: ChainParams,
     /// The chain state. A std mutex: every critical section is short and synchronous.
+    /// Lock order: chain, then mempool.
     pub chain: Mutex<Chain>,
+    /// Transactions waiting for a block.
+    pub mempool: Mutex<Mempool>,
     /// The chain folder.
     pub chain_dir: PathBuf,
     /// When the node started (for `uptime`).
@@ -29,6 +33,69 @@ impl NodeContext {
     /// (each change is one transaction), so a poisoned lock is taken over.
     pub fn chain(&self) -> MutexGuard<'_, Chain> {
         self.chain.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Locks the mempool (after the chain, when both are needed).
+    pub fn mempool(&self) -> MutexGuard<'_, Mempool> {
+        self.mempool.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Brings the mempool in line with the chain after the chain changed: confirmed and
+    /// conflicting transactions leave; after a reorganisation the transactions of the
+    /// disconnected blocks come back (if still valid) and every waiting transaction is checked
+    /// again against the new chain.
+    pub fn sync_mempool(&self, chain: &mut Chain) {
+        let events = chain.take_events();
+        if events.is_empty() {
+            return;
+        }
+        let mut pool = self.mempool();
+        let reorg = events
+            .iter()
+            .any(|e| matches!(e, ChainEvent::Disconnected(_)));
+        if !reorg {
+            for e in &events {
+                if let ChainEvent::Connected(hash) = e
+                    && let Ok(Some(block)) = chain.block(hash)
+                {
+                    pool.remove_for_block(&block.transactions[1..]);
+                }
+            }
+            return;
+        }
+        // Disconnected blocks come newest first: put their transactions back oldest first,
+        // ahead of the ones that were waiting.
+        let mut returning = Vec::new();
+        for e in events.iter().rev() {
+            if let ChainEvent::Disconnected(hash) = e
+                && let Ok(Some(block)) = chain.block(hash)
+            {
+                returning.extend(block.transactions.into_iter().skip(1).map(|t| (t, now())));
+            }
+        }
+        returning.extend(pool.drain());
+        let Ok(snapshot) = chain.utxo_snapshot() else {
+            tracing::error!("cannot read the unspent outputs to refill the mempool");
+            return;
+        };
+        let (mut kept, mut dropped) = (0usize, 0usize);
+        for (tx, time) in returning {
+            match pool.accept(
+                tx,
+                chain.height(),
+                self.params.coinbase_maturity,
+                &snapshot,
+                time,
+            ) {
+                Ok(_) => kept += 1,
+                Err(_) => dropped += 1,
+            }
+        }
+        tracing::info!(
+            kept,
+            dropped,
+            "mempool checked again after a reorganisation"
+        );
     }
 
     /// Asks the node to stop.

@@ -17,6 +17,7 @@ pub mod json;
 pub mod methods;
 pub mod params;
 pub mod server;
+pub mod template;
 
 pub use context::NodeContext;
 pub use error::RpcError;

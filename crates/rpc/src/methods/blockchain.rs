@@ -123,15 +123,24 @@ pub fn getdifficulty(ctx: &NodeContext, _: &Args) -> Result<Value, RpcError> {
 pub fn gettxout(ctx: &NodeContext, args: &Args) -> Result<Value, RpcError> {
     let txid = args.txid(0)?;
     let n = args.u64(1)?;
-    let _include_mempool = args.bool_or(2, true)?;
+    let include_mempool = args.bool_or(2, true)?;
     let vout = u32::try_from(n).map_err(|_| RpcError::invalid_parameter("n out of range"))?;
+    let op = OutPoint { txid, vout };
     let chain = ctx.chain();
-    let Some(coin) = chain.coin(&OutPoint { txid, vout })? else {
+    let coin = if include_mempool {
+        // Spent by a waiting transaction: gone; created by one: 0 confirmations.
+        let snapshot = chain.utxo_snapshot()?;
+        ctx.mempool().coin(&snapshot, &op)
+    } else {
+        chain.coin(&op)?
+    };
+    let Some(coin) = coin else {
         return Ok(Value::Null);
     };
+    let confirmations = (chain.height() + 1).saturating_sub(coin.height);
     Ok(json!({
         "bestblock": chain.tip().to_string(),
-        "confirmations": chain.height() - coin.height + 1,
+        "confirmations": confirmations,
         "value": json::amount(coin.output.value),
         "pubkey": hex::encode(coin.output.pubkey),
         "address": encode_address(&ctx.params.hrp, &coin.output.pubkey).unwrap_or_default(),
@@ -167,12 +176,18 @@ pub fn verifychain(ctx: &NodeContext, args: &Args) -> Result<Value, RpcError> {
 
 pub fn invalidateblock(ctx: &NodeContext, args: &Args) -> Result<Value, RpcError> {
     let hash = args.block_hash(0)?;
-    ctx.chain().invalidate_block(&hash)?;
+    let mut chain = ctx.chain();
+    let result = chain.invalidate_block(&hash);
+    ctx.sync_mempool(&mut chain);
+    result?;
     Ok(Value::Null)
 }
 
 pub fn reconsiderblock(ctx: &NodeContext, args: &Args) -> Result<Value, RpcError> {
     let hash = args.block_hash(0)?;
-    ctx.chain().reconsider_block(&hash)?;
+    let mut chain = ctx.chain();
+    let result = chain.reconsider_block(&hash);
+    ctx.sync_mempool(&mut chain);
+    result?;
     Ok(Value::Null)
 }

@@ -25,7 +25,12 @@ pub fn submitblock(ctx: &NodeContext, args: &Args) -> Result<Value, RpcError> {
     if chain.entry(&block.header.prev_hash).is_none() && chain.entry(&block.hash()).is_none() {
         return Ok(json!("prev-blk-not-found"));
     }
-    Ok(match chain.accept_block(&bytes, now()) {
+    let result = chain.accept_block(&bytes, now());
+    ctx.sync_mempool(&mut chain);
+    if matches!(result, Ok(BlockOutcome::Active | BlockOutcome::SideBranch)) {
+        chain.flush()?;
+    }
+    Ok(match result {
         Ok(BlockOutcome::Active) => Value::Null,
         Ok(BlockOutcome::SideBranch) => json!("inconclusive"),
         Ok(BlockOutcome::Duplicate) => json!("duplicate"),
@@ -77,13 +82,24 @@ fn mine_on_tip(
     let target = bits_to_target(block.header.bits)
         .map_err(|e| RpcError::new(code::MISC_ERROR, e.to_string()))?;
     let grinder = HeaderGrinder::new(&block.header.to_bytes());
-    match grinder.grind(0, max_tries, &target_to_be_bytes(&target)) {
-        Some((nonce, _)) => {
-            block.header.nonce = nonce;
-            Ok(Some(block))
+    let target = target_to_be_bytes(&target);
+    // Within one second, after an `invalidateblock`, the same block can come out again (same
+    // parent, time, coinbase): skip nonces that give a block the chain already knows, or the
+    // "new" block would be a duplicate (of an invalid block) and the tip would not move.
+    let (mut start, mut left) = (0u64, max_tries);
+    while let Some((nonce, _)) = grinder.grind(start, left, &target) {
+        block.header.nonce = nonce;
+        if chain.entry(&block.hash()).is_none() {
+            return Ok(Some(block));
         }
-        None => Ok(None),
+        let tried = nonce - start + 1;
+        left = left.saturating_sub(tried);
+        start = match nonce.checked_add(1) {
+            Some(next) => next,
+            None => break,
+        };
     }
+    Ok(None)
 }
 
 pub fn generatetoaddress(ctx: &NodeContext, args: &Args) -> Result<Value, RpcError> {
@@ -93,11 +109,24 @@ pub fn generatetoaddress(ctx: &NodeContext, args: &Args) -> Result<Value, RpcErr
     let mut hashes = Vec::new();
     for _ in 0..n {
         let mut chain = ctx.chain();
-        let Some(block) = mine_on_tip(&chain, vec![], 0, pubkey, max_tries)? else {
+        let template = ctx
+            .mempool()
+            .assemble(crate::template::tx_budget(&ctx.params));
+        let Some(block) =
+            mine_on_tip(&chain, template.txs, template.total_fees, pubkey, max_tries)?
+        else {
             break;
         };
-        match chain.accept_block(&block.encode(), now()) {
-            Ok(_) => hashes.push(json!(block.hash().to_string())),
+        let result = chain.accept_block(&block.encode(), now());
+        ctx.sync_mempool(&mut chain);
+        match result {
+            Ok(BlockOutcome::Active) => hashes.push(json!(block.hash().to_string())),
+            Ok(other) => {
+                return Err(RpcError::new(
+                    code::MISC_ERROR,
+                    format!("block not accepted: {other:?}"),
+                ));
+            }
             Err(e) => return Err(e.into()),
         }
         chain.flush()?;
@@ -119,13 +148,20 @@ pub fn generateblock(ctx: &NodeContext, args: &Args) -> Result<Value, RpcError> 
         let s = item
             .as_str()
             .ok_or_else(|| RpcError::wrong_type(item, "string"))?;
-        // 64 hex digits is a txid (no transaction encodes to 32 bytes): a mempool reference.
-        // There is no mempool before the mempool issue lands, so no txid can be found.
+        // 64 hex digits is a txid (no transaction encodes to 32 bytes): take it from the
+        // mempool.
         if s.len() == 64 {
-            return Err(RpcError::new(
-                code::INVALID_ADDRESS_OR_KEY,
-                format!("Transaction {s} not in mempool."),
-            ));
+            let txid = coinrs_core::Txid(crate::params::parse_hash(s, "txid")?);
+            let pool = ctx.mempool();
+            let entry = pool.get(&txid).ok_or_else(|| {
+                RpcError::new(
+                    code::INVALID_ADDRESS_OR_KEY,
+                    format!("Transaction {s} not in mempool."),
+                )
+            })?;
+            fees = fees.saturating_add(entry.fee);
+            txs.push(entry.tx.clone());
+            continue;
         }
         let bytes = hex::decode(s)
             .map_err(|_| RpcError::decode(format!("Transaction decode failed for {s}")))?;
@@ -145,7 +181,9 @@ pub fn generateblock(ctx: &NodeContext, args: &Args) -> Result<Value, RpcError> 
     }
     let block = mine_on_tip(&chain, txs, fees, pubkey, u64::MAX)?
         .ok_or_else(|| RpcError::new(code::MISC_ERROR, "no nonce met the target"))?;
-    match chain.accept_block(&block.encode(), now()) {
+    let result = chain.accept_block(&block.encode(), now());
+    ctx.sync_mempool(&mut chain);
+    match result {
         Ok(BlockOutcome::Active) => {
             chain.flush()?;
             Ok(json!({ "hash": block.hash().to_string() }))

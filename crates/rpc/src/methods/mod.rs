@@ -3,6 +3,7 @@
 
 mod blockchain;
 mod control;
+mod mempool;
 mod mining;
 mod rawtx;
 
@@ -212,7 +213,53 @@ pub static METHODS: &[Method] = &[
         "Create a transaction spending the given inputs and creating new outputs, with empty (zero) signatures. Returns hex.",
         rawtx::createrawtransaction
     ),
+    // mempool
+    method!(
+        "sendrawtransaction",
+        [req("hexstring"), opt("maxfeerate")],
+        "Submit a raw transaction (hex) to the local node and network. Returns the txid.",
+        mempool::sendrawtransaction,
+        blocking
+    ),
+    method!(
+        "testmempoolaccept",
+        [req("rawtxs"), opt("maxfeerate")],
+        "Returns for each raw transaction whether it would be accepted by the mempool, with the reject reason if not.",
+        mempool::testmempoolaccept,
+        blocking
+    ),
+    method!(
+        "getrawmempool",
+        [opt("verbose")],
+        "Returns all transaction ids in the memory pool, or objects with details when verbose.",
+        mempool::getrawmempool
+    ),
+    method!(
+        "getmempoolentry",
+        [req("txid")],
+        "Returns mempool data for the given transaction.",
+        mempool::getmempoolentry
+    ),
+    method!(
+        "getmempoolinfo",
+        [],
+        "Returns details on the active state of the transaction memory pool.",
+        mempool::getmempoolinfo
+    ),
     // mining
+    method!(
+        "getmininginfo",
+        [],
+        "Returns mining-related information.",
+        mempool::getmininginfo
+    ),
+    method!(
+        "getblocktemplate",
+        [opt("template_request")],
+        "Returns a block template: the data a miner needs to build the next block (the coinbase is left to the miner).",
+        mempool::getblocktemplate,
+        blocking
+    ),
     method!(
         "submitblock",
         [req("hexdata")],

@@ -41,7 +41,18 @@ pub fn getrawtransaction(ctx: &NodeContext, args: &Args) -> Result<Value, RpcErr
                 })?;
             (hash, pos as u32)
         }
-        None => chain.tx_location(&txid)?.ok_or_else(not_found)?,
+        None => match chain.tx_location(&txid)? {
+            Some(location) => location,
+            None => {
+                let pool = ctx.mempool();
+                let entry = pool.get(&txid).ok_or_else(not_found)?;
+                return Ok(if verbose {
+                    json::tx(&entry.tx, &ctx.params.hrp, Map::new())
+                } else {
+                    json!(hex::encode(entry.tx.encode()))
+                });
+            }
+        },
     };
     let block = chain.block(&block_hash)?.ok_or_else(not_found)?;
     let tx = block.transactions.get(pos as usize).ok_or_else(not_found)?;

@@ -4,16 +4,14 @@
 //! prints the result: strings bare, null as nothing, anything else as JSON indented by 2.
 //! It finds the node from `--chain` (the chain's RPC port and folder name), `--rpcconnect` and
 //! `--rpcport`, and logs in with `--rpcuser`/`--rpcpassword` or else the `.cookie` file the
-//! node writes in `DATADIR/<chain name>/`. Which arguments are sent as JSON rather than as
-//! strings is decided per method by the table in `args.rs`.
+//! node writes in `DATADIR/<chain name>/` (that lookup and the HTTP call are the
+//! `coinrs-client` crate's, shared with `coinrs-miner`). Which arguments are sent as JSON
+//! rather than as strings is decided per method by the table in `args.rs`.
 //!
 //! Exit codes: 0 success; 1 an error from the server (printed as `error code: N` /
 //! `error message:`) or an authorization failure; 2 bad usage or no way to reach the server.
 
 mod args;
-mod client;
-mod config;
-mod error;
 mod output;
 
 use std::io::Write;
@@ -23,9 +21,7 @@ use std::time::Duration;
 
 use clap::Parser;
 
-use crate::client::Client;
-use crate::config::Endpoint;
-use crate::error::Failure;
+use coinrs_client::{Client, Failure, NodeOptions};
 
 const LONG_ABOUT: &str = "\
 Calls a method of a running coinrsd node over its JSON-RPC interface and prints the result.
@@ -121,33 +117,28 @@ struct Cli {
 
 /// Works out the node's address and login from the options, then makes the call.
 fn run(cli: &Cli) -> Result<serde_json::Value, Failure> {
-    let chain = config::resolve_chain(&cli.chain)?;
-    let (host, connect_port) = config::parse_rpcconnect(&cli.rpcconnect)
-        .map_err(|e| Failure::usage(format!("error: {e}")))?;
-    let port = match (cli.rpcport, connect_port) {
-        (Some(port), Some(_)) => {
-            eprintln!(
-                "Warning: Port specified in both --rpcconnect and --rpcport. Using --rpcport {port}"
-            );
-            port
-        }
-        (Some(port), None) | (None, Some(port)) => port,
-        (None, None) => chain.rpc_port,
-    };
-    let datadir = config::datadir(cli.datadir.as_deref())?;
-    let (user, password) = config::credentials(
-        cli.rpcuser.as_deref(),
-        cli.rpcpassword.as_deref(),
-        &config::cookie_path(&datadir, &chain),
-    )?;
+    let node = NodeOptions {
+        chain: cli.chain.clone(),
+        datadir: cli.datadir.clone(),
+        rpcconnect: cli.rpcconnect.clone(),
+        rpcport: cli.rpcport,
+        rpcuser: cli.rpcuser.clone(),
+        rpcpassword: cli.rpcpassword.clone(),
+    }
+    .resolve()?;
+    if let Some(warning) = &node.warning {
+        eprintln!("{warning}");
+    }
+    let (user, password) = node.auth.credentials()?;
     let timeout = (cli.rpcclienttimeout > 0).then(|| Duration::from_secs(cli.rpcclienttimeout));
     let client = Client::new(
-        Endpoint { host, port },
+        node.endpoint,
         cli.rpcwallet.as_deref(),
         &user,
         &password,
         timeout,
-    );
+    )
+    .with_name("coinrs-cli");
     client.call(&cli.method, args::convert_params(&cli.method, &cli.args))
 }
 

@@ -15,34 +15,6 @@ pub fn format_result(result: &Value) -> Option<String> {
     }
 }
 
-/// A JSON-RPC error object as bitcoin-cli prints it:
-/// `error code: N`, `error message:`, then the message.
-pub fn format_rpc_error(error: &Value) -> String {
-    let Value::Object(fields) = error else {
-        return format!("error: {error}");
-    };
-    let mut text = String::new();
-    if let Some(code) = fields.get("code").filter(|c| !c.is_null()) {
-        text.push_str(&format!("error code: {code}\n"));
-    }
-    if let Some(Value::String(message)) = fields.get("message") {
-        text.push_str("error message:\n");
-        text.push_str(message);
-    }
-    if fields.get("code").and_then(Value::as_i64) == Some(-19) {
-        text.push_str(
-            " Or for the CLI, specify the \"--rpcwallet=<walletname>\" option before the \
-             command (run \"coinrs-cli --help\" for help or \"coinrs-cli listwallets\" to see \
-             which wallets are currently loaded).",
-        );
-    }
-    if text.is_empty() {
-        format!("error: {error}")
-    } else {
-        text.trim_end_matches('\n').to_string()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -95,18 +67,5 @@ mod tests {
         assert!(text.contains("\"fee\": 0.00010000"), "{text}");
         assert!(text.contains("\"big\": 20999999.97690000"), "{text}");
         assert_eq!(format_result(&parse("0.10000000")).unwrap(), "0.10000000");
-    }
-
-    #[test]
-    fn rpc_errors_in_bitcoin_cli_format() {
-        let e = json!({"code": -8, "message": "Block height out of range"});
-        assert_eq!(
-            format_rpc_error(&e),
-            "error code: -8\nerror message:\nBlock height out of range"
-        );
-        let e = json!({"code": -19, "message": "Wallet file not specified (must request wallet RPC through /wallet/<filename> uri-path)."});
-        assert!(format_rpc_error(&e).contains("--rpcwallet=<walletname>"));
-        assert_eq!(format_rpc_error(&json!("boom")), "error: \"boom\"");
-        assert_eq!(format_rpc_error(&json!({})), "error: {}");
     }
 }

@@ -47,6 +47,9 @@ pub struct IndexEntry {
     pub validity: Validity,
     /// The full block is in the block store.
     pub has_data: bool,
+    /// The block was connected once, so it is valid by consensus whatever marks it gets
+    /// later (`invalidateblock`, a failed ancestor); `reconsiderblock` restores `Valid`.
+    pub validated_once: bool,
     /// Order in which full blocks arrived (ties of chainwork go to the earlier); 0 without data.
     pub seq: u64,
     /// Time of the block at height 1 on this branch (the ASERT anchor); 0 for genesis.
@@ -64,7 +67,8 @@ impl IndexEntry {
     }
 
     /// Persisted form: header (96) | chainwork (32, big-endian) | validity (1) | reason (1) |
-    /// has_data (1) | seq (8) | block1_time (8) | size (4) | tx_count (4).
+    /// flags (1: bit 0 has_data, bit 1 validated_once) | seq (8) | block1_time (8) | size (4) |
+    /// tx_count (4).
     pub fn encode(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(155);
         out.extend_from_slice(&self.header.to_bytes());
@@ -78,7 +82,7 @@ impl IndexEntry {
         };
         out.push(v);
         out.push(r);
-        out.push(u8::from(self.has_data));
+        out.push(u8::from(self.has_data) | (u8::from(self.validated_once) << 1));
         out.extend_from_slice(&self.seq.to_le_bytes());
         out.extend_from_slice(&self.block1_time.to_le_bytes());
         out.extend_from_slice(&self.size.to_le_bytes());
@@ -103,16 +107,16 @@ impl IndexEntry {
             (3, 0) => Validity::FailedParent,
             _ => return Err(bad_byte()),
         };
-        let has_data = match r.array::<1>()?[0] {
-            0 => false,
-            1 => true,
-            _ => return Err(bad_byte()),
-        };
+        let flags = r.array::<1>()?[0];
+        if flags > 3 {
+            return Err(bad_byte());
+        }
         let entry = IndexEntry {
             header,
             chainwork,
             validity,
-            has_data,
+            has_data: flags & 1 != 0,
+            validated_once: flags & 2 != 0,
             seq: r.u64()?,
             block1_time: r.u64()?,
             size: r.u32()?,
@@ -158,6 +162,7 @@ mod tests {
             chainwork: U256::from(123_456u64),
             validity,
             has_data: true,
+            validated_once: true,
             seq: 42,
             block1_time: 1000,
             size: 300,
@@ -189,7 +194,7 @@ mod tests {
         bad[128] = 9; // validity byte
         assert!(IndexEntry::decode(&bad).is_err());
         let mut bad = bytes;
-        bad[130] = 2; // has_data byte
+        bad[130] = 4; // flags byte
         assert!(IndexEntry::decode(&bad).is_err());
     }
 }

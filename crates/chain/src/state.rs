@@ -299,6 +299,7 @@ impl Chain {
             chainwork: work(&self.params.pow_limit()),
             validity: Validity::Valid,
             has_data: true,
+            validated_once: true,
             seq: 0,
             block1_time: 0,
             size: bytes.len() as u32,
@@ -562,6 +563,7 @@ impl Chain {
                     chainwork: parent.chainwork + checked.work,
                     validity: Validity::Header,
                     has_data: false,
+                    validated_once: false,
                     seq: 0,
                     block1_time: if header.height == 1 {
                         header.time
@@ -597,6 +599,7 @@ impl Chain {
                             Validity::Failed(Failure::Rule(reason))
                         },
                         has_data: false,
+                        validated_once: false,
                         seq: 0,
                         block1_time: parent.block1_time,
                         size: 0,
@@ -850,6 +853,7 @@ impl Chain {
             active.insert(block.header.height, hash.0).at(&p)?;
             let mut entry = self.index[hash].clone();
             entry.validity = Validity::Valid;
+            entry.validated_once = true;
             let mut index = w.open_table(INDEX).at(&p)?;
             index.insert(hash.0, entry.encode().as_slice()).at(&p)?;
             let mut meta = w.open_table(META).at(&p)?;
@@ -859,6 +863,7 @@ impl Chain {
         w.commit().at(&p)?;
         if let Some(e) = self.index.get_mut(hash) {
             e.validity = Validity::Valid;
+            e.validated_once = true;
         }
         self.active.push(*hash);
         self.events.push(ChainEvent::Connected(*hash));
@@ -953,7 +958,8 @@ impl Chain {
     }
 
     /// `reconsiderblock`: clears the failure marks of the block, its descendants and its
-    /// ancestors, then moves to the best valid chain (which may fail them again).
+    /// ancestors (back to `Valid` for blocks that were connected once, else to checked
+    /// header), then moves to the best valid chain (which may fail them again).
     pub fn reconsider_block(&mut self, hash: &BlockHash) -> Result<()> {
         if !self.index.contains_key(hash) {
             return Err(ChainError::UnknownBlock(hash.to_string()));
@@ -963,9 +969,7 @@ impl Chain {
         while let Some(h) = queue.pop_front() {
             let e = &self.index[&h];
             if e.validity.is_invalid() {
-                let mut e = e.clone();
-                e.validity = Validity::Header;
-                changed.push((h, e));
+                changed.push((h, cleared(e)));
             }
             if let Some(kids) = self.children.get(&h) {
                 queue.extend(kids.iter().copied());
@@ -974,9 +978,7 @@ impl Chain {
         let mut cursor = self.index[hash].header.prev_hash;
         while let Some(e) = self.index.get(&cursor) {
             if e.validity.is_invalid() {
-                let mut e = e.clone();
-                e.validity = Validity::Header;
-                changed.push((cursor, e));
+                changed.push((cursor, cleared(e)));
             }
             if e.height() == 0 {
                 break;
@@ -1184,6 +1186,17 @@ impl Chain {
         }
         self.flush()
     }
+}
+
+/// An entry with its failure mark cleared.
+fn cleared(e: &IndexEntry) -> IndexEntry {
+    let mut e = e.clone();
+    e.validity = if e.validated_once {
+        Validity::Valid
+    } else {
+        Validity::Header
+    };
+    e
 }
 
 impl ParentContext for Chain {

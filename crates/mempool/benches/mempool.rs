@@ -25,11 +25,38 @@ fn world(n: usize) -> (HashMap<OutPoint, Coin>, Vec<Transaction>) {
     for i in 0..n {
         let mut id = [0u8; 32];
         id[..8].copy_from_slice(&(i as u64).to_le_bytes());
-        let op = OutPoint { txid: Txid(id), vout: 0 };
-        chain.insert(op, Coin { output: TxOut { value: 100_000_000, pubkey: pk }, height: 1, is_coinbase: false });
+        let op = OutPoint {
+            txid: Txid(id),
+            vout: 0,
+        };
+        chain.insert(
+            op,
+            Coin {
+                output: TxOut {
+                    value: 100_000_000,
+                    pubkey: pk,
+                },
+                height: 1,
+                is_coinbase: false,
+            },
+        );
         let fee = 200 + (i as u64 % 1000) * 10;
         let half = (100_000_000 - fee) / 2;
-        txs.push(signed_spend(&key, &[op], vec![TxOut { value: half, pubkey: pk }, TxOut { value: 100_000_000 - fee - half, pubkey: pk }], 0));
+        txs.push(signed_spend(
+            &key,
+            &[op],
+            vec![
+                TxOut {
+                    value: half,
+                    pubkey: pk,
+                },
+                TxOut {
+                    value: 100_000_000 - fee - half,
+                    pubkey: pk,
+                },
+            ],
+            0,
+        ));
     }
     (chain, txs)
 }

@@ -1,7 +1,7 @@
 //! Reading method arguments: positional or named, with Bitcoin Core's errors for a wrong
 //! count (-1 with the usage), a wrong type (-3) and a bad value (-8, -22).
 
-use coinrs_core::transaction::{COIN, MAX_MONEY};
+use coinrs_core::transaction::MAX_MONEY;
 use coinrs_core::{BlockHash, Hash, Txid};
 use serde_json::Value;
 
@@ -29,10 +29,8 @@ impl Args {
                         .iter()
                         .position(|p| p.name == name)
                         .ok_or_else(|| {
-                            RpcError::new(
-                                code::MISC_ERROR,
-                                format!("Unknown named parameter {name}"),
-                            )
+                            // Core: RPC_INVALID_PARAMETER.
+                            RpcError::invalid_parameter(format!("Unknown named parameter {name}"))
                         })?;
                     values[pos] = v.clone();
                 }
@@ -139,7 +137,9 @@ pub fn parse_hash(s: &str, name: &str) -> Result<Hash, RpcError> {
 }
 
 /// An amount in coins given as a JSON number or string, exactly: at most 8 decimals, not
-/// negative, at most MAX_MONEY; anything else is -3 (as Core's AmountFromValue).
+/// negative, at most MAX_MONEY; anything else is -3 (as Core's AmountFromValue). An exponent
+/// is accepted as in Core's ParseFixedPoint: python-bitcoinrpc sends Decimals as floats, so
+/// 0.00001 goes out as `1e-05`.
 pub fn parse_amount(v: &Value) -> Result<u64, RpcError> {
     let text = match v {
         Value::Number(n) => n.to_string(),
@@ -147,40 +147,59 @@ pub fn parse_amount(v: &Value) -> Result<u64, RpcError> {
         other => return Err(RpcError::wrong_type(other, "number")),
     };
     let bad = || RpcError::new(code::TYPE_ERROR, "Invalid amount");
-    let (int, frac) = match text.split_once('.') {
+    let out_of_range = || RpcError::new(code::TYPE_ERROR, "Amount out of range");
+    let (mantissa, exponent) = match text.split_once(['e', 'E']) {
+        Some((m, e)) => (m, e.parse::<i64>().map_err(|_| bad())?),
+        None => (text.as_str(), 0),
+    };
+    let (int, frac) = match mantissa.split_once('.') {
         Some((i, f)) => (i, f),
-        None => (text.as_str(), ""),
+        None => (mantissa, ""),
     };
     if int.is_empty() && frac.is_empty() {
         return Err(bad());
     }
     if !int.bytes().all(|b| b.is_ascii_digit()) || !frac.bytes().all(|b| b.is_ascii_digit()) {
         return Err(if text.starts_with('-') {
-            RpcError::new(code::TYPE_ERROR, "Amount out of range")
+            out_of_range()
         } else {
             bad()
         });
     }
-    if frac.len() > 8 {
+    // value = digits × 10^-scale; zeros past the 8th decimal change nothing.
+    let mut digits = format!("{int}{frac}");
+    let mut scale = i64::try_from(frac.len())
+        .ok()
+        .and_then(|f| f.checked_sub(exponent))
+        .ok_or_else(bad)?;
+    while scale > 8 && digits.ends_with('0') {
+        digits.pop();
+        scale -= 1;
+    }
+    if scale > 8 {
         return Err(bad());
     }
-    let int: u64 = if int.is_empty() {
-        0
-    } else {
-        int.parse().map_err(|_| bad())?
-    };
-    let frac_units: u64 = format!("{frac:0<8}").parse().map_err(|_| bad())?;
-    let units = int
-        .checked_mul(COIN)
-        .and_then(|u| u.checked_add(frac_units))
+    let digits = digits.trim_start_matches('0');
+    if digits.is_empty() {
+        return Ok(0);
+    }
+    // units = digits × 10^(8 - scale); more than 20 digits cannot fit a u64.
+    let shift = 8 - scale;
+    if shift > 20 || digits.len() as i64 + shift > 20 {
+        return Err(out_of_range());
+    }
+    digits
+        .parse::<u64>()
+        .ok()
+        .and_then(|d| d.checked_mul(10u64.checked_pow(shift as u32)?))
         .filter(|u| *u <= MAX_MONEY)
-        .ok_or_else(|| RpcError::new(code::TYPE_ERROR, "Amount out of range"))?;
-    Ok(units)
+        .ok_or_else(out_of_range)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use coinrs_core::transaction::COIN;
 
     #[test]
     fn amounts_are_exact() {
@@ -193,7 +212,18 @@ mod tests {
         assert_eq!(parse_amount(&v).unwrap(), 1_234_567_891);
         let v: Value = serde_json::from_str("0.1").unwrap();
         assert_eq!(parse_amount(&v).unwrap(), 10_000_000);
-        for bad in ["0.000000001", "-1", "1e3", "abc", "", "."] {
+        for bad in [
+            "0.000000001",
+            "-1",
+            "abc",
+            "",
+            ".",
+            "1e",
+            "1e-9",
+            "1.5e-8",
+            "e5",
+            "1e+",
+        ] {
             let v: Value = serde_json::from_str(bad).unwrap_or(Value::String(bad.into()));
             assert_eq!(
                 parse_amount(&v).unwrap_err().code,
@@ -202,6 +232,26 @@ mod tests {
             );
         }
         assert!(parse_amount(&Value::String("21000001".into())).is_err());
+        assert!(parse_amount(&Value::String("1e30".into())).is_err());
+        assert!(parse_amount(&Value::String("1e99999999999999999999".into())).is_err());
+        // Exponents, as Core's ParseFixedPoint and as python-bitcoinrpc sends small amounts.
+        for (text, units) in [
+            ("1e-05", 1_000),
+            ("1e-08", 1),
+            ("1E3", 1_000 * COIN),
+            ("2.5e+1", 25 * COIN),
+            ("0.000000010", 1),
+            ("0e30", 0),
+            ("12345678e-8", 12_345_678),
+        ] {
+            let v: Value = serde_json::from_str(text).unwrap();
+            assert_eq!(parse_amount(&v).unwrap(), units, "{text}");
+            assert_eq!(
+                parse_amount(&Value::String(text.into())).unwrap(),
+                units,
+                "{text}"
+            );
+        }
         assert!(parse_amount(&Value::Bool(true)).is_err());
     }
 

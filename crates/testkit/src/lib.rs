@@ -90,12 +90,22 @@ impl Node {
     pub fn start(chain: &str, args: &[&str]) -> Result<Self> {
         let tmp = tempfile::tempdir()?;
         let datadir = tmp.path().to_path_buf();
-        let mut node = Self::spawn(datadir, Some(tmp), chain, args.iter().map(|s| s.to_string()).collect())?;
+        let mut node = Self::spawn(
+            datadir,
+            Some(tmp),
+            chain,
+            args.iter().map(|s| s.to_string()).collect(),
+        )?;
         node.wait_ready()?;
         Ok(node)
     }
 
-    fn spawn(datadir: PathBuf, tmp: Option<tempfile::TempDir>, chain: &str, args: Vec<String>) -> Result<Self> {
+    fn spawn(
+        datadir: PathBuf,
+        tmp: Option<tempfile::TempDir>,
+        chain: &str,
+        args: Vec<String>,
+    ) -> Result<Self> {
         let rpc_port = free_port();
         let child = Command::new(bin("coinrsd"))
             .arg("--chain")
@@ -105,7 +115,10 @@ impl Node {
             .arg("--rpcbind")
             .arg(format!("127.0.0.1:{rpc_port}"))
             .args(&args)
-            .env("RUST_LOG", std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into()))
+            .env(
+                "RUST_LOG",
+                std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into()),
+            )
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -137,7 +150,10 @@ impl Node {
             if let Some(child) = self.child.as_mut()
                 && let Some(status) = child.try_wait()?
             {
-                bail!("coinrsd exited during start-up ({status}); see {}", self.log_path().display());
+                bail!(
+                    "coinrsd exited during start-up ({status}); see {}",
+                    self.log_path().display()
+                );
             }
             if self.cookie().is_ok() && self.call("getblockcount", json!([])).is_ok() {
                 return Ok(());
@@ -174,13 +190,23 @@ impl Node {
     }
 
     /// Posts a raw body with an optional Authorization header; returns status and body.
-    pub fn post_raw(&self, path: &str, body: impl Into<Vec<u8>>, auth: Option<&str>) -> Result<(u16, String)> {
+    pub fn post_raw(
+        &self,
+        path: &str,
+        body: impl Into<Vec<u8>>,
+        auth: Option<&str>,
+    ) -> Result<(u16, String)> {
         let url = format!("http://127.0.0.1:{}{path}", self.rpc_port);
-        let mut req = self.agent.post(&url).header("Content-Type", "application/json");
+        let mut req = self
+            .agent
+            .post(&url)
+            .header("Content-Type", "application/json");
         if let Some(a) = auth {
             req = req.header("Authorization", a);
         }
-        let mut resp = req.send(body.into()).map_err(|e| anyhow!("POST {url}: {e}"))?;
+        let mut resp = req
+            .send(body.into())
+            .map_err(|e| anyhow!("POST {url}: {e}"))?;
         let status = resp.status().as_u16();
         let text = resp.body_mut().read_to_string().unwrap_or_default();
         Ok((status, text))
@@ -280,7 +306,10 @@ impl Node {
     /// Sends a signal (e.g. "TERM", "INT", "KILL") to the process.
     pub fn signal(&self, sig: &str) -> Result<()> {
         let child = self.child.as_ref().ok_or_else(|| anyhow!("not running"))?;
-        let status = Command::new("kill").arg(format!("-{sig}")).arg(child.id().to_string()).status()?;
+        let status = Command::new("kill")
+            .arg(format!("-{sig}"))
+            .arg(child.id().to_string())
+            .status()?;
         if !status.success() {
             bail!("kill -{sig} failed");
         }

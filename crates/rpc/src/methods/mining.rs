@@ -9,7 +9,7 @@ use coinrs_core::encode::decode;
 use coinrs_core::memchain::build_child;
 use coinrs_core::midstate::HeaderGrinder;
 use coinrs_core::pow::{bits_to_target, target_to_be_bytes};
-use coinrs_core::validation::{ParentContext, ParentState, median_time_past};
+use coinrs_core::validation::{ParentContext, ParentState, check_block, median_time_past};
 use serde_json::{Value, json};
 
 use crate::context::{NodeContext, now};
@@ -181,7 +181,18 @@ pub fn generateblock(ctx: &NodeContext, args: &Args) -> Result<Value, RpcError> 
     }
     let block = mine_on_tip(&chain, txs, fees, pubkey, u64::MAX)?
         .ok_or_else(|| RpcError::new(code::MISC_ERROR, "no nonce met the target"))?;
-    let result = chain.accept_block(&block.encode(), now());
+    let bytes = block.encode();
+    // As Core's TestBlockValidity: a block of bad transactions is refused before the chain
+    // sees it, so it is not stored as an invalid tip.
+    let utxos = chain.utxo_snapshot()?;
+    if let Err(reason) = check_block(&block, bytes.len(), &ctx.params, &*chain, &utxos, now()) {
+        return Err(RpcError::new(
+            code::VERIFY_ERROR,
+            format!("TestBlockValidity failed: {reason}"),
+        ));
+    }
+    drop(utxos);
+    let result = chain.accept_block(&bytes, now());
     ctx.sync_mempool(&mut chain);
     match result {
         Ok(BlockOutcome::Active) => {

@@ -10,15 +10,20 @@ use serde_json::{Value, json};
 
 use crate::config::Endpoint;
 use crate::error::Failure;
-use crate::output::format_rpc_error;
 
-/// A connection to the node's JSON-RPC (one request per run, like bitcoin-cli).
-#[derive(Debug)]
+/// The name a [`Client`] gives itself unless told otherwise (user agent and request id).
+pub const DEFAULT_NAME: &str = "coinrs-client";
+
+/// A connection to the node's JSON-RPC. It keeps its HTTP agent, so a program that calls
+/// many times (the miner) reuses the keep-alive connection.
+#[derive(Debug, Clone)]
 pub struct Client {
     endpoint: Endpoint,
     path: String,
     authorization: String,
+    name: String,
     timeout: Option<Duration>,
+    agent: ureq::Agent,
 }
 
 impl Client {
@@ -34,8 +39,27 @@ impl Client {
             endpoint,
             path: request_path(wallet),
             authorization: basic_auth(user, password),
+            name: DEFAULT_NAME.to_string(),
             timeout,
+            agent: agent(DEFAULT_NAME, timeout),
         }
+    }
+
+    /// The same client with another name (its HTTP user agent and the JSON-RPC request id).
+    pub fn with_name(mut self, name: &str) -> Self {
+        self.name = name.to_string();
+        self.agent = agent(name, self.timeout);
+        self
+    }
+
+    /// Logs in with other credentials from now on (the node's cookie changes when it restarts).
+    pub fn set_credentials(&mut self, user: &str, password: &str) {
+        self.authorization = basic_auth(user, password);
+    }
+
+    /// The server's address.
+    pub fn endpoint(&self) -> &Endpoint {
+        &self.endpoint
     }
 
     /// `http://HOST:PORT/PATH`.
@@ -45,19 +69,12 @@ impl Client {
 
     /// Calls `method` and returns its result, or the failure to report.
     pub fn call(&self, method: &str, params: Vec<Value>) -> Result<Value, Failure> {
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .proxy(None)
-            .max_redirects(0)
-            .timeout_global(self.timeout)
-            .user_agent("coinrs-cli")
-            .build()
-            .into();
-        let mut response = agent
+        let mut response = self
+            .agent
             .post(self.url())
             .header("Content-Type", "application/json")
             .header("Authorization", &self.authorization)
-            .send(request_body(method, params))
+            .send(request_body(&self.name, method, params))
             .map_err(|e| self.connect_failure(&e))?;
         let status = response.status().as_u16();
         let body = response
@@ -81,13 +98,25 @@ impl Client {
             ureq::Error::Timeout(_) => "no answer within --rpcclienttimeout".to_string(),
             e => e.to_string(),
         };
-        Failure::usage(format!(
+        Failure::unreachable(format!(
             "error: Could not connect to the server {}\n\n\
              Make sure the coinrsd server is running and that you are connecting to the correct \
              RPC port.\n({detail})",
             self.endpoint.authority()
         ))
     }
+}
+
+/// The HTTP agent: every status is an answer to read, no proxy, no redirects.
+fn agent(name: &str, timeout: Option<Duration>) -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .proxy(None)
+        .max_redirects(0)
+        .timeout_global(timeout)
+        .user_agent(name)
+        .build()
+        .into()
 }
 
 /// `/`, or `/wallet/NAME` with NAME percent-encoded.
@@ -117,17 +146,15 @@ pub fn basic_auth(user: &str, password: &str) -> String {
     format!("Basic {token}")
 }
 
-/// The JSON-RPC 1.0 request.
-pub fn request_body(method: &str, params: Vec<Value>) -> String {
-    json!({"jsonrpc": "1.0", "id": "coinrs-cli", "method": method, "params": params}).to_string()
+/// The JSON-RPC 1.0 request, with `id` naming the caller.
+pub fn request_body(id: &str, method: &str, params: Vec<Value>) -> String {
+    json!({"jsonrpc": "1.0", "id": id, "method": method, "params": params}).to_string()
 }
 
 /// The result of an HTTP answer, or the failure to report (all with exit code 1).
 pub fn interpret(status: u16, body: &str) -> Result<Value, Failure> {
     if status == 401 {
-        return Err(Failure::rpc(
-            "error: incorrect rpcuser or rpcpassword (authorization failed)",
-        ));
+        return Err(Failure::unauthorized());
     }
     let snippet = || {
         let body = body.trim();
@@ -161,7 +188,7 @@ pub fn interpret(status: u16, body: &str) -> Result<Value, Failure> {
     };
     match answer.remove("error") {
         None | Some(Value::Null) => Ok(answer.remove("result").unwrap_or(Value::Null)),
-        Some(error) => Err(Failure::rpc(format_rpc_error(&error))),
+        Some(error) => Err(Failure::rpc_error(&error)),
     }
 }
 
@@ -222,6 +249,7 @@ mod tests {
             "abc",
             Some(Duration::from_secs(10)),
         )
+        .with_name("coinrs-cli")
     }
 
     #[test]
@@ -238,6 +266,7 @@ mod tests {
             lower.contains("content-type: application/json\r\n"),
             "{request}"
         );
+        assert!(lower.contains("user-agent: coinrs-cli\r\n"), "{request}");
         // base64("__cookie__:abc")
         assert!(request.contains("X19jb29raWVfXzphYmM="), "{request}");
         let body = request.split("\r\n\r\n").nth(1).unwrap();
@@ -297,6 +326,7 @@ mod tests {
             .unwrap_err();
         server.join().unwrap();
         assert_eq!(failure.exit_code, 1);
+        assert_eq!(failure.kind, crate::FailureKind::Unauthorized);
         assert_eq!(
             failure.message,
             "error: incorrect rpcuser or rpcpassword (authorization failed)"
@@ -313,6 +343,7 @@ mod tests {
             .call("getblockcount", vec![])
             .unwrap_err();
         assert_eq!(failure.exit_code, 2);
+        assert_eq!(failure.kind, crate::FailureKind::Unreachable);
         assert!(
             failure.message.starts_with(&format!(
                 "error: Could not connect to the server 127.0.0.1:{port}\n\nMake sure the coinrsd \
@@ -362,5 +393,16 @@ mod tests {
         assert_eq!(url_encode("a b/c%é"), "a%20b%2Fc%25%C3%A9");
         assert_eq!(request_path(None), "/");
         assert_eq!(request_path(Some("")), "/wallet/");
+    }
+
+    #[test]
+    fn the_request_id_is_the_clients_name() {
+        let body: Value =
+            serde_json::from_str(&request_body("coinrs-miner", "getblocktemplate", vec![]))
+                .unwrap();
+        assert_eq!(
+            body,
+            json!({"jsonrpc": "1.0", "id": "coinrs-miner", "method": "getblocktemplate", "params": []})
+        );
     }
 }

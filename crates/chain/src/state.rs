@@ -1123,7 +1123,15 @@ impl Chain {
                 .ok_or_else(|| {
                     self.corrupt(format!("undo data of block {hash} missing or malformed"))
                 })?;
-            let inputs: usize = block.transactions.iter().map(|t| t.inputs.len()).sum();
+            // The undo data holds the coins taken from the parent's set: inputs spending an
+            // output created earlier in the same block are not in it.
+            let created: HashSet<Txid> = block.transactions.iter().map(|t| t.txid()).collect();
+            let inputs = block
+                .transactions
+                .iter()
+                .flat_map(|t| &t.inputs)
+                .filter(|i| !created.contains(&i.prevout.txid))
+                .count();
             if undo.len() != inputs {
                 return Err(self.corrupt(format!(
                     "undo data of block {hash} does not match its inputs"

@@ -152,6 +152,39 @@ fn spends_move_with_reorganisations() {
         node.chain.tx_location(&tx.txid()).unwrap(),
         Some((spend_block.hash(), 1))
     );
+    // A spend of an output created earlier in the same block: verifychain accepts its undo
+    // data (which holds only the coins taken from the parent's set).
+    let (op2, v2) = {
+        let cb = node.chain.block(&a[1]).unwrap().unwrap().transactions[0].clone();
+        (
+            OutPoint {
+                txid: cb.txid(),
+                vout: 0,
+            },
+            cb.outputs[0].value,
+        )
+    };
+    let first = node.spend(
+        &[op2],
+        vec![TxOut {
+            value: v2 - 1000,
+            pubkey: node.key.public_key(),
+        }],
+    );
+    let second = node.spend(
+        &[OutPoint {
+            txid: first.txid(),
+            vout: 0,
+        }],
+        vec![TxOut {
+            value: v2 - 2000,
+            pubkey: [8; 32],
+        }],
+    );
+    let in_block = node.child(spend_block.hash(), vec![first, second], 2000, 0);
+    assert_eq!(node.submit(&in_block).unwrap(), BlockOutcome::Active);
+    node.assert_consistent();
+    node.chain.invalidate_block(&in_block.hash()).unwrap();
     // A competing branch from height 100 that is two blocks longer, without the spend.
     let b = node.extend(a[99], 3, 5);
     assert_eq!(node.chain.tip(), b[2]);

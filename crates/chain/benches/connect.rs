@@ -167,6 +167,41 @@ fn bench_connect(c: &mut Criterion) {
     group.finish();
 }
 
+/// The same blocks' signature checks alone: one core, and all cores through the chain's
+/// verifier: the hardware limit the connect rate is compared with.
+fn bench_verify(c: &mut Criterion) {
+    use coinrs_chain::verify::ParallelVerifier;
+    use coinrs_core::sighash::SighashCache;
+    use coinrs_core::validation::{SigCheck, SigVerifier};
+    let blocks = build(110, 20, 1000, 0);
+    let pk = SigningKey::from_secret_bytes([0x42; 32])
+        .unwrap()
+        .public_key();
+    let mut checks = Vec::new();
+    for b in &blocks.spend {
+        for tx in &b.transactions[1..] {
+            let cache = SighashCache::new(tx);
+            for (i, input) in tx.inputs.iter().enumerate() {
+                checks.push(SigCheck {
+                    pubkey: pk,
+                    msg: cache.sighash(i as u32),
+                    signature: input.signature,
+                });
+            }
+        }
+    }
+    let mut group = c.benchmark_group("verify");
+    group.sample_size(10);
+    group.throughput(Throughput::Elements(checks.len() as u64));
+    group.bench_function("one_core", |b| {
+        b.iter(|| assert!(checks.iter().all(SigCheck::verify)))
+    });
+    group.bench_function("all_cores", |b| {
+        b.iter(|| assert!(ParallelVerifier.all_valid(&checks)))
+    });
+    group.finish();
+}
+
 fn bench_reorg(c: &mut Criterion) {
     // Branch A: 1 000 blocks with a few spends each; branch B: 1 001 coinbase-only blocks
     // from genesis (tag 1 changes B's coinbases so the blocks differ).
@@ -239,5 +274,11 @@ fn bench_startup(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench_connect, bench_reorg, bench_startup);
+criterion_group!(
+    benches,
+    bench_connect,
+    bench_verify,
+    bench_reorg,
+    bench_startup
+);
 criterion_main!(benches);

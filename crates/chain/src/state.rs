@@ -16,8 +16,8 @@ use coinrs_core::encode::decode;
 use coinrs_core::params::ChainParams;
 use coinrs_core::pow::work;
 use coinrs_core::validation::{
-    Coin, ParentContext, ParentInfo, ParentState, UtxoView, check_block_body, check_header,
-    connect_transactions_with,
+    Coin, ParentContext, ParentInfo, ParentState, SigCheck, SigVerifier, UtxoView,
+    check_block_body, check_header, connect_transactions_with,
 };
 use coinrs_core::{BlockHash, Hash, OutPoint, RejectReason, Txid};
 use redb::{Durability, ReadableDatabase, ReadableTable, ReadableTableMetadata, WriteTransaction};
@@ -156,6 +156,18 @@ pub struct Chain {
     dirty_bytes: usize,
     cache_bytes: usize,
     events: Vec<ChainEvent>,
+}
+
+/// A verifier that keeps the checks it is handed and passes them: the last call (at the end
+/// of a block whose other rules all pass) holds every signature check of the block.
+#[derive(Default)]
+struct Collect(std::cell::RefCell<Vec<SigCheck>>);
+
+impl SigVerifier for Collect {
+    fn all_valid(&self, checks: &[SigCheck]) -> bool {
+        *self.0.borrow_mut() = checks.to_vec();
+        true
+    }
 }
 
 /// Unspent outputs seen through an open write transaction. The validation trait cannot fail,
@@ -816,48 +828,65 @@ impl Chain {
         let written;
         {
             let mut utxo = w.open_table(UTXO).at(&p)?;
+            // The other rules first, with the signature checks collected rather than run;
+            // they then run on all cores while this thread writes the changes. A failure of
+            // another rule is checked again with real verification, so that the reason is the
+            // one a sequential check gives.
+            let collect = Collect::default();
             let effects = {
                 let view = TxnUtxos {
                     table: &utxo,
                     error: std::cell::RefCell::new(None),
                 };
-                let result = connect_transactions_with(
-                    &block,
-                    &txids,
-                    &self.params,
-                    &view,
-                    &ParallelVerifier,
-                );
+                let mut result =
+                    connect_transactions_with(&block, &txids, &self.params, &view, &collect);
+                if result.is_err() {
+                    result = connect_transactions_with(
+                        &block,
+                        &txids,
+                        &self.params,
+                        &view,
+                        &ParallelVerifier,
+                    );
+                }
                 if let Some(e) = view.error.into_inner() {
                     return Err(storage_error(&p, e));
                 }
                 result.map_err(ChainError::Rejected)?
             };
-            for (op, _) in &effects.spent {
-                utxo.remove(outpoint_key(op)).at(&p)?;
+            let checks = collect.0.into_inner();
+            let sigs_ok = std::thread::scope(|scope| -> Result<bool> {
+                let verifying = scope.spawn(|| ParallelVerifier.all_valid(&checks));
+                for (op, _) in &effects.spent {
+                    utxo.remove(outpoint_key(op)).at(&p)?;
+                }
+                for (op, coin) in &effects.created {
+                    utxo.insert(outpoint_key(op), encode_coin(coin)).at(&p)?;
+                }
+                let undo = encode_undo(&effects.spent);
+                let mut undo_t = w.open_table(UNDO).at(&p)?;
+                undo_t.insert(hash.0, undo.as_slice()).at(&p)?;
+                let mut txindex = w.open_table(TXINDEX).at(&p)?;
+                for (pos, txid) in txids.iter().enumerate() {
+                    let mut v = [0u8; 36];
+                    v[..32].copy_from_slice(&hash.0);
+                    v[32..].copy_from_slice(&(pos as u32).to_le_bytes());
+                    txindex.insert(txid.0, v).at(&p)?;
+                }
+                let mut active = w.open_table(ACTIVE).at(&p)?;
+                active.insert(block.header.height, hash.0).at(&p)?;
+                let mut entry = self.index[hash].clone();
+                entry.validity = Validity::Valid;
+                entry.validated_once = true;
+                let mut index = w.open_table(INDEX).at(&p)?;
+                index.insert(hash.0, entry.encode().as_slice()).at(&p)?;
+                let mut meta = w.open_table(META).at(&p)?;
+                meta.insert(KEY_TIP, hash.0.as_slice()).at(&p)?;
+                Ok(verifying.join().unwrap_or(false))
+            })?;
+            if !sigs_ok {
+                return Err(ChainError::Rejected(RejectReason::BadTxnsSig));
             }
-            for (op, coin) in &effects.created {
-                utxo.insert(outpoint_key(op), encode_coin(coin)).at(&p)?;
-            }
-            let undo = encode_undo(&effects.spent);
-            let mut undo_t = w.open_table(UNDO).at(&p)?;
-            undo_t.insert(hash.0, undo.as_slice()).at(&p)?;
-            let mut txindex = w.open_table(TXINDEX).at(&p)?;
-            for (pos, txid) in txids.iter().enumerate() {
-                let mut v = [0u8; 36];
-                v[..32].copy_from_slice(&hash.0);
-                v[32..].copy_from_slice(&(pos as u32).to_le_bytes());
-                txindex.insert(txid.0, v).at(&p)?;
-            }
-            let mut active = w.open_table(ACTIVE).at(&p)?;
-            active.insert(block.header.height, hash.0).at(&p)?;
-            let mut entry = self.index[hash].clone();
-            entry.validity = Validity::Valid;
-            entry.validated_once = true;
-            let mut index = w.open_table(INDEX).at(&p)?;
-            index.insert(hash.0, entry.encode().as_slice()).at(&p)?;
-            let mut meta = w.open_table(META).at(&p)?;
-            meta.insert(KEY_TIP, hash.0.as_slice()).at(&p)?;
             written = (effects.spent.len() + effects.created.len()) * 90 + txids.len() * 70 + 300;
         }
         w.commit().at(&p)?;

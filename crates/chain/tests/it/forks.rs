@@ -407,3 +407,74 @@ fn reindex_rebuilds_the_same_state_from_the_stored_blocks() {
     assert_eq!(chain.utxo_stats().unwrap(), stats);
     assert_eq!(chain.chain_tips().len(), tips);
 }
+
+#[test]
+fn signatures_checked_alongside_the_writes_still_reject_with_the_sequential_reason() {
+    let mut node = Node::new();
+    let genesis = node.chain.tip();
+    let a = node.extend(genesis, 102, 0);
+    let cb = |h: usize| {
+        let tx = node.chain.block(&a[h]).unwrap().unwrap().transactions[0].clone();
+        (
+            OutPoint {
+                txid: tx.txid(),
+                vout: 0,
+            },
+            tx.outputs[0].value,
+        )
+    };
+    let (op1, v1) = cb(0);
+    let (op2, v2) = cb(1);
+    let mut bad_sig = node.spend(
+        &[op1],
+        vec![TxOut {
+            value: v1,
+            pubkey: [3; 32],
+        }],
+    );
+    bad_sig.inputs[0].signature[5] ^= 1;
+    let missing = node.spend(
+        &[OutPoint {
+            txid: coinrs_core::Txid([4; 32]),
+            vout: 0,
+        }],
+        vec![TxOut {
+            value: 1,
+            pubkey: [3; 32],
+        }],
+    );
+    let good = node.spend(
+        &[op2],
+        vec![TxOut {
+            value: v2,
+            pubkey: [3; 32],
+        }],
+    );
+    let tip = node.chain.tip();
+    let stats = node.chain.utxo_stats().unwrap();
+    // Only a bad signature: found by the parallel checks, the writes are dropped.
+    let b = node.child(tip, vec![good.clone(), bad_sig.clone()], 0, 0);
+    assert!(matches!(
+        node.submit(&b),
+        Err(ChainError::Rejected(RejectReason::BadTxnsSig))
+    ));
+    // A bad signature before a missing input: the earlier transaction's reason.
+    let b = node.child(tip, vec![bad_sig.clone(), missing.clone()], 0, 2);
+    assert!(matches!(
+        node.submit(&b),
+        Err(ChainError::Rejected(RejectReason::BadTxnsSig))
+    ));
+    // A missing input before a bad signature.
+    let b = node.child(tip, vec![missing, bad_sig], 0, 3);
+    assert!(matches!(
+        node.submit(&b),
+        Err(ChainError::Rejected(
+            RejectReason::BadTxnsInputsMissingOrSpent
+        ))
+    ));
+    assert_eq!(node.chain.tip(), tip);
+    assert_eq!(node.chain.utxo_stats().unwrap(), stats);
+    let b = node.child(tip, vec![good], 0, 0);
+    assert_eq!(node.submit(&b).unwrap(), BlockOutcome::Active);
+    node.assert_consistent();
+}

@@ -69,6 +69,8 @@ pub struct Node {
     /// Extra options it was started with.
     pub args: Vec<String>,
     agent: ureq::Agent,
+    /// The Authorization header, read from the cookie once it exists.
+    auth: std::sync::Mutex<Option<String>>,
 }
 
 fn agent() -> ureq::Agent {
@@ -135,6 +137,7 @@ impl Node {
             rpc_port,
             args,
             agent: agent(),
+            auth: std::sync::Mutex::new(None),
         })
     }
 
@@ -215,7 +218,18 @@ impl Node {
     /// Calls a method (JSON-RPC 2.0); an error answer becomes `Err(RpcError)` inside `Ok`.
     pub fn call(&self, method: &str, params: Value) -> Result<Result<Value, RpcError>> {
         let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
-        let (status, text) = self.post_raw("/", body.to_string(), Some(&self.auth_header()?))?;
+        let auth = {
+            let mut cached = self.auth.lock().unwrap_or_else(|p| p.into_inner());
+            match cached.as_ref() {
+                Some(a) => a.clone(),
+                None => {
+                    let a = self.auth_header()?;
+                    *cached = Some(a.clone());
+                    a
+                }
+            }
+        };
+        let (status, text) = self.post_raw("/", body.to_string(), Some(&auth))?;
         if status != 200 {
             bail!("HTTP {status}: {text}");
         }

@@ -3,6 +3,7 @@
 
 use coinrs_core::encode::decode;
 use coinrs_core::pow::{bits_to_target, difficulty};
+use coinrs_core::validation::UtxoView;
 use coinrs_core::{OutPoint, Transaction, Txid};
 use coinrs_mempool::{Entry, MempoolReject};
 use serde_json::{Map, Value, json};
@@ -31,18 +32,11 @@ fn reject_error(reason: MempoolReject) -> RpcError {
     }
 }
 
-/// True when some output of `tx` is already confirmed (the transaction is in the chain).
-fn confirmed(chain: &coinrs_chain::Chain, tx: &Transaction) -> Result<bool, RpcError> {
+/// True when an output of `tx` is an unspent output of the chain: the transaction is already
+/// confirmed (Core's test for -27).
+fn confirmed(utxos: &impl UtxoView, tx: &Transaction) -> bool {
     let txid = tx.txid();
-    if chain.tx_location(&txid)?.is_some() {
-        return Ok(true);
-    }
-    for vout in 0..tx.outputs.len() as u32 {
-        if chain.coin(&OutPoint { txid, vout })?.is_some() {
-            return Ok(true);
-        }
-    }
-    Ok(false)
+    (0..tx.outputs.len() as u32).any(|vout| utxos.coin(&OutPoint { txid, vout }).is_some())
 }
 
 pub fn sendrawtransaction(ctx: &NodeContext, args: &Args) -> Result<Value, RpcError> {
@@ -53,13 +47,13 @@ pub fn sendrawtransaction(ctx: &NodeContext, args: &Args) -> Result<Value, RpcEr
     if pool.contains(&txid) {
         return Ok(json!(txid.to_string()));
     }
-    if confirmed(&chain, &tx)? {
+    let snapshot = chain.utxo_snapshot()?;
+    if confirmed(&snapshot, &tx) {
         return Err(RpcError::new(
             code::VERIFY_ALREADY_IN_CHAIN,
             "Transaction already in block chain",
         ));
     }
-    let snapshot = chain.utxo_snapshot()?;
     let result = pool.accept(
         tx,
         chain.height(),
@@ -103,7 +97,7 @@ pub fn testmempoolaccept(ctx: &NodeContext, args: &Args) -> Result<Value, RpcErr
         let mut o = Map::new();
         o.insert("txid".into(), json!(txid.to_string()));
         o.insert("cid".into(), json!(txid.cid()));
-        let verdict = if confirmed(&chain, &tx)? {
+        let verdict = if confirmed(&snapshot, &tx) {
             Err("txn-already-known".to_string())
         } else {
             pool.check(&tx, chain.height(), ctx.params.coinbase_maturity, &snapshot)

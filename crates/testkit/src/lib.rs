@@ -230,6 +230,10 @@ impl Node {
             }
         };
         let (status, text) = self.post_raw("/", body.to_string(), Some(&auth))?;
+        if status == 401 {
+            // A cookie left by a killed process: read the new one next time.
+            *self.auth.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        }
         if status != 200 {
             bail!("HTTP {status}: {text}");
         }

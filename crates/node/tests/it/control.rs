@@ -382,3 +382,34 @@ fn each_chain_has_its_own_folder_in_one_datadir() {
         "the other chain's cookie stays"
     );
 }
+
+/// The README's first command: `coinrsd` with no options at all is a devnet node with its data
+/// in the platform's data folder (HOME points at a temporary folder here) and JSON-RPC on
+/// devnet's port; `--mine` is the same plus mining (checked by the mempool tests on regtest).
+#[test]
+fn no_options_start_a_devnet_node_in_the_default_datadir() {
+    let home = tempfile::tempdir().expect("tempdir");
+    let port = 19332;
+    if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+        panic!("something already listens on devnet's RPC port {port}: stop it to run this test");
+    }
+    let mut d = Daemon::spawn(
+        &[],
+        &[
+            ("HOME", home.path().display().to_string()),
+            ("XDG_DATA_HOME", String::new()),
+        ],
+        home.path(),
+    );
+    let folder = home.path().join(".local/share/coinrs/devnet");
+    wait_for_cookie(&folder.join(".cookie"));
+    let cookie = std::fs::read_to_string(folder.join(".cookie")).expect("cookie");
+    let auth = basic_auth(cookie.trim());
+    d.wait_ready(port, &auth);
+    let info =
+        result_of(&Daemon::try_call(port, &auth, "getblockchaininfo", json!([])).expect("answer"));
+    assert_eq!(info["chain"], "devnet");
+    assert!(folder.join("chainstate.redb").exists() && folder.join("debug.log").exists());
+    result_of(&Daemon::try_call(port, &auth, "stop", json!([])).expect("answer"));
+    assert_eq!(d.wait_exit(Duration::from_secs(60)).code(), Some(0));
+}

@@ -15,7 +15,6 @@ mod args;
 mod output;
 
 use std::io::Write;
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -59,40 +58,9 @@ server cannot be reached.";
     arg_required_else_help = true
 )]
 struct Cli {
-    /// Chain: regtest, devnet, or the path of a chain file (its `name` and `rpc_port` are used)
-    #[arg(
-        long,
-        value_name = "NAME|FILE",
-        env = "COINRS_CHAIN",
-        default_value = "devnet"
-    )]
-    chain: String,
-
-    /// Data directory of the node; the cookie is read from DIR/<chain name>/.cookie
-    /// [default: the platform's data directory / coinrs]
-    #[arg(long, value_name = "DIR", env = "COINRS_DATADIR")]
-    datadir: Option<PathBuf>,
-
-    /// Node to connect to
-    #[arg(long, value_name = "HOST[:PORT]", default_value = "127.0.0.1")]
-    rpcconnect: String,
-
-    /// RPC port [default: the chain's RPC port: regtest 19443, devnet 19332]
-    #[arg(long, value_name = "PORT", value_parser = clap::value_parser!(u16).range(1..))]
-    rpcport: Option<u16>,
-
-    /// User name for the node's static credentials (with --rpcpassword)
-    #[arg(long, value_name = "USER", env = "COINRS_RPCUSER")]
-    rpcuser: Option<String>,
-
-    /// Password for the node's static credentials; without it the cookie file is used
-    #[arg(
-        long,
-        value_name = "PASSWORD",
-        env = "COINRS_RPCPASSWORD",
-        hide_env_values = true
-    )]
-    rpcpassword: Option<String>,
+    /// How to find the node and log in.
+    #[command(flatten)]
+    node: NodeOptions,
 
     /// Send the call to this wallet of the node (POST /wallet/NAME)
     #[arg(long, value_name = "NAME")]
@@ -117,15 +85,7 @@ struct Cli {
 
 /// Works out the node's address and login from the options, then makes the call.
 fn run(cli: &Cli) -> Result<serde_json::Value, Failure> {
-    let node = NodeOptions {
-        chain: cli.chain.clone(),
-        datadir: cli.datadir.clone(),
-        rpcconnect: cli.rpcconnect.clone(),
-        rpcport: cli.rpcport,
-        rpcuser: cli.rpcuser.clone(),
-        rpcpassword: cli.rpcpassword.clone(),
-    }
-    .resolve()?;
+    let node = cli.node.resolve()?;
     if let Some(warning) = &node.warning {
         eprintln!("{warning}");
     }
@@ -182,10 +142,10 @@ mod tests {
             "--rpcport",
         ])
         .unwrap();
-        assert_eq!(cli.chain, "regtest");
+        assert_eq!(cli.node.chain, "regtest");
         assert_eq!(cli.method, "setban");
         assert_eq!(cli.args, ["1.2.3.4", "add", "-1", "--rpcport"]);
-        assert_eq!(cli.rpcport, None);
+        assert_eq!(cli.node.rpcport, None);
     }
 
     #[test]

@@ -16,7 +16,6 @@ mod bench;
 mod template;
 mod work;
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
@@ -47,40 +46,9 @@ cannot be reached is retried every second). --benchmark exits 0.";
     after_help = EXAMPLES
 )]
 struct Cli {
-    /// Chain: regtest, devnet, or the path of a chain file (its name, address prefix and RPC port are used)
-    #[arg(
-        long,
-        value_name = "NAME|FILE",
-        env = "COINRS_CHAIN",
-        default_value = "devnet"
-    )]
-    chain: String,
-
-    /// Data directory of the node; the cookie is read from DIR/<chain name>/.cookie
-    /// [default: the platform's data directory / coinrs]
-    #[arg(long, value_name = "DIR", env = "COINRS_DATADIR")]
-    datadir: Option<PathBuf>,
-
-    /// Node to connect to
-    #[arg(long, value_name = "HOST[:PORT]", default_value = "127.0.0.1")]
-    rpcconnect: String,
-
-    /// RPC port [default: the chain's RPC port: regtest 19443, devnet 19332]
-    #[arg(long, value_name = "PORT", value_parser = clap::value_parser!(u16).range(1..))]
-    rpcport: Option<u16>,
-
-    /// User name for the node's static credentials (with --rpcpassword)
-    #[arg(long, value_name = "USER", env = "COINRS_RPCUSER")]
-    rpcuser: Option<String>,
-
-    /// Password for the node's static credentials; without it the cookie file is used
-    #[arg(
-        long,
-        value_name = "PASSWORD",
-        env = "COINRS_RPCPASSWORD",
-        hide_env_values = true
-    )]
-    rpcpassword: Option<String>,
+    /// How to find the node and log in.
+    #[command(flatten)]
+    node: NodeOptions,
 
     /// Pay mined coins to this address (of the chain's prefix, e.g. crt1p… on regtest)
     #[arg(long, value_name = "ADDR", required_unless_present = "benchmark")]
@@ -124,15 +92,7 @@ fn threads(cli: &Cli) -> usize {
 
 /// Everything before mining: the node's address, the login, the payout key.
 fn mine(cli: &Cli) -> Result<(), Failure> {
-    let node = NodeOptions {
-        chain: cli.chain.clone(),
-        datadir: cli.datadir.clone(),
-        rpcconnect: cli.rpcconnect.clone(),
-        rpcport: cli.rpcport,
-        rpcuser: cli.rpcuser.clone(),
-        rpcpassword: cli.rpcpassword.clone(),
-    }
-    .resolve()?;
+    let node = cli.node.resolve()?;
     if let Some(warning) = &node.warning {
         eprintln!("{warning}");
     }

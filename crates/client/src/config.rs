@@ -183,20 +183,44 @@ pub fn choose_port(
     }
 }
 
-/// The options that find the node and log in, as given on a command line.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The options that find the node and log in, as given on a command line; the CLI and the
+/// external miner flatten them into their own options (`#[command(flatten)]`).
+#[derive(Debug, Clone, PartialEq, Eq, clap::Args)]
 pub struct NodeOptions {
-    /// `--chain NAME|FILE`.
+    /// Chain: regtest, devnet, or the path of a chain file (its name, address prefix and RPC
+    /// port are used)
+    #[arg(
+        long,
+        value_name = "NAME|FILE",
+        env = "COINRS_CHAIN",
+        default_value = "devnet"
+    )]
     pub chain: String,
-    /// `--datadir DIR` (default: the platform's data directory / `coinrs`).
+
+    /// Data directory of the node; the cookie is read from DIR/<chain name>/.cookie
+    /// [default: the platform's data directory / coinrs]
+    #[arg(long, value_name = "DIR", env = "COINRS_DATADIR")]
     pub datadir: Option<PathBuf>,
-    /// `--rpcconnect HOST[:PORT]`.
+
+    /// Node to connect to
+    #[arg(long, value_name = "HOST[:PORT]", default_value = "127.0.0.1")]
     pub rpcconnect: String,
-    /// `--rpcport PORT`.
+
+    /// RPC port [default: the chain's RPC port: regtest 19443, devnet 19332]
+    #[arg(long, value_name = "PORT", value_parser = clap::value_parser!(u16).range(1..))]
     pub rpcport: Option<u16>,
-    /// `--rpcuser USER`.
+
+    /// User name for the node's static credentials (with --rpcpassword)
+    #[arg(long, value_name = "USER", env = "COINRS_RPCUSER")]
     pub rpcuser: Option<String>,
-    /// `--rpcpassword PASSWORD`.
+
+    /// Password for the node's static credentials; without it the cookie file is used
+    #[arg(
+        long,
+        value_name = "PASSWORD",
+        env = "COINRS_RPCPASSWORD",
+        hide_env_values = true
+    )]
     pub rpcpassword: Option<String>,
 }
 

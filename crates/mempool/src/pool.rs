@@ -275,27 +275,27 @@ impl Mempool {
     /// Every waiting ancestor of a set of waiting transactions (the set excluded unless reached
     /// through another member).
     pub(crate) fn ancestors_of(&self, start: &HashSet<Txid>) -> HashSet<Txid> {
-        let mut seen: HashSet<Txid> = HashSet::new();
-        let mut queue: VecDeque<Txid> = start.iter().copied().collect();
-        while let Some(t) = queue.pop_front() {
-            if seen.insert(t)
-                && let Some(e) = self.entries.get(&t)
-            {
-                queue.extend(e.parents.iter().copied());
-            }
-        }
-        seen
+        self.reachable(start.iter().copied(), |e| &e.parents)
     }
 
     /// `txid` and every waiting transaction descending from it.
     pub(crate) fn descendants_of(&self, txid: &Txid) -> HashSet<Txid> {
+        self.reachable([*txid], |e| &e.children)
+    }
+
+    /// The transactions reached from `start` by following `next` (the start included).
+    fn reachable(
+        &self,
+        start: impl IntoIterator<Item = Txid>,
+        next: impl Fn(&Entry) -> &HashSet<Txid>,
+    ) -> HashSet<Txid> {
         let mut seen = HashSet::new();
-        let mut queue = VecDeque::from([*txid]);
+        let mut queue: VecDeque<Txid> = start.into_iter().collect();
         while let Some(t) = queue.pop_front() {
             if seen.insert(t)
                 && let Some(e) = self.entries.get(&t)
             {
-                queue.extend(e.children.iter().copied());
+                queue.extend(next(e).iter().copied());
             }
         }
         seen

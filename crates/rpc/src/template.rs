@@ -49,6 +49,39 @@ pub fn tx_budget(params: &ChainParams) -> usize {
     (params.max_block_size as usize).saturating_sub(BlockHeader::SIZE + 4 + coinbase.encoded_size())
 }
 
+/// The median time past of the tip's child (0 for genesis' child).
+fn tip_mtp(chain: &Chain) -> u64 {
+    match chain.parent(&chain.tip()) {
+        Some(ParentState::Valid(info)) => {
+            median_time_past(info.height + 1, &info.recent_times).unwrap_or(0)
+        }
+        _ => 0,
+    }
+}
+
+/// An unsolved block on the tip with exactly `txs` (whose fees are `fees`), paying `pubkey`,
+/// at the clock's time or just after the median time past.
+pub fn block_on_tip(
+    chain: &Chain,
+    txs: Vec<Transaction>,
+    fees: u64,
+    pubkey: [u8; 32],
+) -> Result<Block, RpcError> {
+    let entry = chain
+        .entry(&chain.tip())
+        .ok_or_else(RpcError::block_not_found)?;
+    let time = now().max(tip_mtp(chain) + 1);
+    Ok(child_template(
+        chain.params(),
+        &entry.header,
+        entry.block1_time,
+        txs,
+        fees,
+        pubkey,
+        time,
+    ))
+}
+
 /// The template on the chain's tip with the mempool's best transactions.
 pub fn for_tip(
     params: &ChainParams,
@@ -57,12 +90,7 @@ pub fn for_tip(
 ) -> Result<TipTemplate, RpcError> {
     let tip = chain.tip();
     let entry = chain.entry(&tip).ok_or_else(RpcError::block_not_found)?;
-    let mtp = match chain.parent(&tip) {
-        Some(ParentState::Valid(info)) => {
-            median_time_past(info.height + 1, &info.recent_times).unwrap_or(0)
-        }
-        _ => 0,
-    };
+    let mtp = tip_mtp(chain);
     let template = pool.assemble(tx_budget(params));
     let height = entry.header.height + 1;
     Ok(TipTemplate {

@@ -6,10 +6,9 @@ use coinrs_core::Transaction;
 use coinrs_core::address::decode_address;
 use coinrs_core::block::Block;
 use coinrs_core::encode::decode;
-use coinrs_core::memchain::build_child;
 use coinrs_core::midstate::HeaderGrinder;
 use coinrs_core::pow::{bits_to_target, target_to_be_bytes};
-use coinrs_core::validation::{ParentContext, ParentState, check_block, median_time_past};
+use coinrs_core::validation::check_block;
 use serde_json::{Value, json};
 
 use crate::context::{NodeContext, now};
@@ -60,25 +59,7 @@ fn mine_on_tip(
     pubkey: [u8; 32],
     max_tries: u64,
 ) -> Result<Option<Block>, RpcError> {
-    let tip = chain.tip();
-    let entry = chain.entry(&tip).ok_or_else(RpcError::block_not_found)?;
-    let mtp = match chain.parent(&tip) {
-        Some(ParentState::Valid(info)) => {
-            median_time_past(info.height + 1, &info.recent_times).unwrap_or(0)
-        }
-        _ => 0,
-    };
-    let time = now().max(mtp + 1);
-    // build_child grinds with plain hashing; regtest needs about two tries.
-    let mut block = build_child(
-        chain.params(),
-        &entry.header,
-        entry.block1_time,
-        txs,
-        fees,
-        pubkey,
-        time,
-    );
+    let mut block = crate::template::block_on_tip(chain, txs, fees, pubkey)?;
     let target = bits_to_target(block.header.bits)
         .map_err(|e| RpcError::new(code::MISC_ERROR, e.to_string()))?;
     let grinder = HeaderGrinder::new(&block.header.to_bytes());

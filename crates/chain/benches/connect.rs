@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use coinrs_chain::{Chain, ChainOptions};
 use coinrs_core::block::Block;
-use coinrs_core::memchain::build_child;
+use coinrs_core::build::build_child;
 use coinrs_core::params::ChainParams;
 use coinrs_core::sig::{SigningKey, sign_transaction};
 use coinrs_core::{BlockHeader, OutPoint, Transaction, TxIn, TxOut};

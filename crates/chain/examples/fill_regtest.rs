@@ -9,7 +9,7 @@
 use std::time::Instant;
 
 use coinrs_chain::{Chain, ChainOptions};
-use coinrs_core::memchain::build_child;
+use coinrs_core::build::build_child;
 use coinrs_core::params::ChainParams;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -8,7 +8,7 @@
 //! - the hashes and ids ([`hash`]), merkle roots and proofs ([`merkle`]), IPFS CIDs ([`cid`]);
 //! - proof of work ([`pow`], [`asert`], [`midstate`] for fast header grinding);
 //! - signatures ([`sighash`], [`sig`]) and addresses ([`address`]);
-//! - chain parameters and genesis blocks ([`params`]);
+//! - chain parameters and genesis blocks ([`params`]); building blocks on a parent ([`build`]);
 //! - the validation rules with the protocol's exact reject reasons ([`validation`]).
 //!
 //! ```
@@ -38,6 +38,7 @@
 pub mod address;
 pub mod asert;
 pub mod block;
+pub mod build;
 pub mod cid;
 pub mod encode;
 pub mod error;

@@ -4,7 +4,7 @@
 
 use coinrs_chain::Chain;
 use coinrs_core::block::{Block, BlockHeader};
-use coinrs_core::memchain::child_template;
+use coinrs_core::build::child_template;
 use coinrs_core::params::ChainParams;
 use coinrs_core::validation::{ParentContext, ParentState, median_time_past};
 use coinrs_core::{BlockHash, Transaction, TxOut};

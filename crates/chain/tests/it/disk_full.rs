@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::Command;
 
 use coinrs_chain::{Chain, ChainError};
-use coinrs_core::memchain::build_child;
+use coinrs_core::build::build_child;
 use coinrs_core::params::ChainParams;
 
 use super::fixture::{NOW, options};

@@ -2,7 +2,7 @@
 
 use coinrs_chain::{BlockOutcome, Chain, ChainError, ChainOptions};
 use coinrs_core::block::Block;
-use coinrs_core::memchain::build_child;
+use coinrs_core::build::build_child;
 use coinrs_core::params::ChainParams;
 use coinrs_core::sig::SigningKey;
 use coinrs_core::{BlockHash, OutPoint, Transaction, TxOut};

@@ -267,7 +267,7 @@ fn a_failed_branch_leaves_the_node_on_its_valid_prefix_when_that_is_heavier() {
     b4.transactions[0].outputs[0].value += 1;
     let leaves: Vec<_> = b4.transactions.iter().map(|t| t.txid().0).collect();
     b4.header.merkle_root = coinrs_core::merkle::merkle_root(&leaves);
-    coinrs_core::memchain::grind(&mut b4.header);
+    coinrs_core::build::grind(&mut b4.header);
     assert!(matches!(
         node.submit(&b4),
         Err(ChainError::Rejected(RejectReason::BadCbAmount))
@@ -356,7 +356,7 @@ fn headers_without_blocks_are_headers_only_tips() {
     // A header with wrong bits is refused and remembered.
     let mut bad = node.child(a[0], vec![], 0, 2).header;
     bad.bits = 0x207f_fffe;
-    coinrs_core::memchain::grind(&mut bad);
+    coinrs_core::build::grind(&mut bad);
     assert!(matches!(
         node.chain.accept_header(&bad, NOW),
         Err(ChainError::Rejected(RejectReason::BadDiffbits))

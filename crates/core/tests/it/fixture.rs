@@ -1,7 +1,8 @@
 //! A regtest chain in memory with mature coins, and builders for offending objects.
 
 use coinrs_core::block::Block;
-use coinrs_core::memchain::{MemChain, grind};
+use coinrs_core::build::grind;
+use coinrs_core::memchain::MemChain;
 use coinrs_core::merkle::merkle_root;
 use coinrs_core::params::ChainParams;
 use coinrs_core::sig::SigningKey;

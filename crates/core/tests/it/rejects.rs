@@ -3,8 +3,8 @@
 //! `check_transaction` (the mempool's), and tests that the first broken rule wins.
 
 use coinrs_core::block::Block;
+use coinrs_core::build::grind;
 use coinrs_core::hash::BlockHash;
-use coinrs_core::memchain::grind;
 use coinrs_core::params::ChainParams;
 use coinrs_core::transaction::{COIN, MAX_MONEY};
 use coinrs_core::validation::{RejectReason, check_transaction};

@@ -18,9 +18,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use coinrs_core::address::encode_address;
 use coinrs_core::block::{Block, BlockHeader};
+use coinrs_core::build::build_child;
 use coinrs_core::encode::decode;
 use coinrs_core::hash::sha256;
-use coinrs_core::memchain::build_child;
 use coinrs_core::params::ChainParams;
 use coinrs_core::sig::{SigningKey, sign_transaction};
 use coinrs_core::{COIN, OutPoint, Transaction, TxIn, TxOut};

@@ -6,8 +6,8 @@ use std::time::{Duration, Instant};
 
 use coinrs_core::address::encode_address;
 use coinrs_core::block::{Block, BlockHeader};
+use coinrs_core::build::grind;
 use coinrs_core::encode::decode;
-use coinrs_core::memchain::grind;
 use coinrs_core::merkle::merkle_root;
 use coinrs_core::sig::{SigningKey, signed_spend};
 use coinrs_core::{Hash, OutPoint, Transaction, TxOut, Txid};

@@ -2,6 +2,9 @@
 //! fuzz input is used both as raw bytes and as an XOR mask over these valid encodings, so that
 //! mutations reach the rules behind decoding and proof of work.
 
+// Shared by both targets; each uses a part of it.
+#![allow(dead_code)]
+
 use std::sync::OnceLock;
 
 use coinrs_core::block::Block;

@@ -189,12 +189,7 @@ impl Mempool {
         {
             return Err(MempoolReject::MinRelayFee);
         }
-        let parents: HashSet<Txid> = tx
-            .inputs
-            .iter()
-            .map(|i| i.prevout.txid)
-            .filter(|t| self.entries.contains_key(t))
-            .collect();
+        let parents = self.waiting_parents(tx);
         let ancestors = self.ancestors_of(&parents);
         let anc_bytes: usize = ancestors
             .iter()
@@ -239,12 +234,7 @@ impl Mempool {
     }
 
     fn insert(&mut self, tx: Transaction, txid: Txid, fee: u64, height: u64, now: u64) {
-        let parents: HashSet<Txid> = tx
-            .inputs
-            .iter()
-            .map(|i| i.prevout.txid)
-            .filter(|t| self.entries.contains_key(t))
-            .collect();
+        let parents = self.waiting_parents(&tx);
         for p in &parents {
             if let Some(e) = self.entries.get_mut(p) {
                 e.children.insert(txid);
@@ -270,6 +260,15 @@ impl Mempool {
                 children: HashSet::new(),
             },
         );
+    }
+
+    /// The waiting transactions whose outputs `tx` spends.
+    fn waiting_parents(&self, tx: &Transaction) -> HashSet<Txid> {
+        tx.inputs
+            .iter()
+            .map(|i| i.prevout.txid)
+            .filter(|t| self.entries.contains_key(t))
+            .collect()
     }
 
     /// Every waiting ancestor of a set of waiting transactions (the set excluded unless reached

@@ -233,6 +233,25 @@ impl Mempool {
         Ok(evicted)
     }
 
+    /// Offers each transaction in order (with its arrival time), as after a reorganisation or
+    /// a restart; returns how many were kept and how many refused.
+    pub fn accept_all(
+        &mut self,
+        txs: Vec<(Transaction, u64)>,
+        tip_height: u64,
+        coinbase_maturity: u64,
+        chain: &impl UtxoView,
+    ) -> (usize, usize) {
+        let (mut kept, mut dropped) = (0usize, 0usize);
+        for (tx, time) in txs {
+            match self.accept(tx, tip_height, coinbase_maturity, chain, time) {
+                Ok(_) => kept += 1,
+                Err(_) => dropped += 1,
+            }
+        }
+        (kept, dropped)
+    }
+
     fn insert(&mut self, tx: Transaction, txid: Txid, fee: u64, height: u64, now: u64) {
         let parents = self.waiting_parents(&tx);
         for p in &parents {

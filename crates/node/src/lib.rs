@@ -56,19 +56,8 @@ fn load_mempool(
     let Ok(snapshot) = chain.utxo_snapshot() else {
         return pool;
     };
-    let (mut kept, mut dropped) = (0usize, 0usize);
-    for (tx, time) in saved {
-        match pool.accept(
-            tx,
-            chain.height(),
-            params.coinbase_maturity,
-            &snapshot,
-            time,
-        ) {
-            Ok(_) => kept += 1,
-            Err(_) => dropped += 1,
-        }
-    }
+    let (kept, dropped) =
+        pool.accept_all(saved, chain.height(), params.coinbase_maturity, &snapshot);
     tracing::info!(kept, dropped, "mempool loaded");
     pool
 }

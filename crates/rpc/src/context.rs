@@ -78,19 +78,12 @@ impl NodeContext {
             tracing::error!("cannot read the unspent outputs to refill the mempool");
             return;
         };
-        let (mut kept, mut dropped) = (0usize, 0usize);
-        for (tx, time) in returning {
-            match pool.accept(
-                tx,
-                chain.height(),
-                self.params.coinbase_maturity,
-                &snapshot,
-                time,
-            ) {
-                Ok(_) => kept += 1,
-                Err(_) => dropped += 1,
-            }
-        }
+        let (kept, dropped) = pool.accept_all(
+            returning,
+            chain.height(),
+            self.params.coinbase_maturity,
+            &snapshot,
+        );
         tracing::info!(
             kept,
             dropped,

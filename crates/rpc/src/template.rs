@@ -6,7 +6,6 @@ use coinrs_chain::Chain;
 use coinrs_core::block::{Block, BlockHeader};
 use coinrs_core::build::child_template;
 use coinrs_core::params::ChainParams;
-use coinrs_core::validation::{ParentContext, ParentState, median_time_past};
 use coinrs_core::{BlockHash, Transaction, TxOut};
 use coinrs_mempool::{Mempool, Template};
 
@@ -49,14 +48,9 @@ pub fn tx_budget(params: &ChainParams) -> usize {
     (params.max_block_size as usize).saturating_sub(BlockHeader::SIZE + 4 + coinbase.encoded_size())
 }
 
-/// The median time past of the tip's child (0 for genesis' child).
+/// The median time past of the tip's child: the tip's `mediantime`.
 fn tip_mtp(chain: &Chain) -> u64 {
-    match chain.parent(&chain.tip()) {
-        Some(ParentState::Valid(info)) => {
-            median_time_past(info.height + 1, &info.recent_times).unwrap_or(0)
-        }
-        _ => 0,
-    }
+    crate::json::median_time(chain, &chain.tip())
 }
 
 /// An unsolved block on the tip with exactly `txs` (whose fees are `fees`), paying `pubkey`,

@@ -47,8 +47,7 @@ pub struct Options {
     /// Static RPC password (with --rpcuser).
     #[arg(long, env = "COINRS_RPCPASSWORD")]
     pub rpcpassword: Option<String>,
-    /// Keep a connection to this peer, HOST:PORT or multiaddr (repeatable; the network arrives
-    /// with the peer-to-peer issue).
+    /// Keep a connection to this peer, HOST:PORT or multiaddr (repeatable).
     #[arg(long, env = "COINRS_ADDNODE", value_delimiter = ',')]
     pub addnode: Vec<String>,
     /// Connect only to these peers (repeatable).
@@ -66,6 +65,19 @@ pub struct Options {
     /// Accept inbound peers.
     #[arg(long, env = "COINRS_LISTEN", num_args = 0..=1, default_missing_value = "true", default_value = "true")]
     pub listen: bool,
+    /// Find peers on the local network by mDNS [default: on, except on regtest].
+    #[arg(long, env = "COINRS_MDNS", num_args = 0..=1, default_missing_value = "true")]
+    pub mdns: Option<bool>,
+    /// Find peers through the Kademlia DHT of the chain's nodes [default: on, except on
+    /// regtest].
+    #[arg(long, env = "COINRS_DHT", num_args = 0..=1, default_missing_value = "true")]
+    pub dht: Option<bool>,
+    /// Seconds a misbehaving peer's IP address stays banned.
+    #[arg(long, env = "COINRS_BANTIME", default_value_t = 86_400)]
+    pub bantime: u64,
+    /// Most peer connections (inbound ones: this minus the outbound target of 8).
+    #[arg(long, env = "COINRS_MAXCONNECTIONS", default_value_t = 125)]
+    pub maxconnections: u32,
     /// Rebuild the chain state from the stored blocks.
     #[arg(long, env = "COINRS_REINDEX", num_args = 0..=1, default_missing_value = "true", default_value = "false")]
     pub reindex: bool,
@@ -190,6 +202,47 @@ pub fn mempool_policy(o: &Options) -> Result<coinrs_mempool::Policy, ConfigError
         max_bytes: o.maxmempool.saturating_mul(1_000_000),
         ..coinrs_mempool::Policy::default()
     })
+}
+
+/// The network settings of the options for a node whose chain folder is `dir`.
+pub fn net_config(
+    o: &Options,
+    params: &ChainParams,
+    dir: &Path,
+) -> Result<coinrs_net::NetConfig, ConfigError> {
+    let peer_addrs = |list: &[String], opt: &str| -> Result<Vec<_>, ConfigError> {
+        list.iter()
+            .map(|a| {
+                coinrs_net::parse_peer_addr(a)
+                    .map_err(|e| ConfigError::Invalid(format!("--{opt} {a}: {e}")))
+            })
+            .collect()
+    };
+    let binds: Vec<String> = if o.bind.is_empty() {
+        vec![format!("0.0.0.0:{}", params.p2p_port)]
+    } else {
+        o.bind.clone()
+    };
+    let listen = binds
+        .iter()
+        .map(|b| {
+            let sa: std::net::SocketAddr = b
+                .parse()
+                .map_err(|_| ConfigError::Invalid(format!("--bind {b}: expected IP:PORT")))?;
+            Ok(coinrs_net::config::socket_multiaddr(sa))
+        })
+        .collect::<Result<Vec<_>, ConfigError>>()?;
+    let discovery = params.name != "regtest";
+    let mut cfg = coinrs_net::NetConfig::new(dir.to_path_buf());
+    cfg.listen = listen;
+    cfg.accept_inbound = o.listen;
+    cfg.addnode = peer_addrs(&o.addnode, "addnode")?;
+    cfg.connect_only = peer_addrs(&o.connect, "connect")?;
+    cfg.mdns = o.mdns.unwrap_or(discovery) && cfg.connect_only.is_empty();
+    cfg.dht = o.dht.unwrap_or(discovery) && cfg.connect_only.is_empty();
+    cfg.bantime = std::time::Duration::from_secs(o.bantime);
+    cfg.max_inbound = o.maxconnections.saturating_sub(cfg.target_outbound as u32);
+    Ok(cfg)
 }
 
 /// The platform's data folder / coinrs (`~/.local/share/coinrs` on Linux).

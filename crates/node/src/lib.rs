@@ -117,7 +117,18 @@ pub async fn run(options: Options) -> Result<()> {
         chain_dir: chain_dir.clone(),
         started,
         shutdown: shutdown_tx,
+        net: std::sync::OnceLock::new(),
     });
+
+    let net_config = config::net_config(&options, &params, &chain_dir)?;
+    let (net, net_task) = coinrs_net::start(
+        net_config,
+        Arc::clone(&ctx) as Arc<dyn coinrs_net::Backend>,
+        shutdown_rx.clone(),
+    )
+    .await
+    .context("cannot start the peer-to-peer network")?;
+    let _ = ctx.net.set(net);
 
     let rpcbind = options
         .rpcbind
@@ -187,6 +198,9 @@ pub async fn run(options: Options) -> Result<()> {
     if let Some(m) = miner {
         tokio::task::spawn_blocking(move || m.stop()).await.ok();
     }
+    if let Err(e) = net_task.await {
+        tracing::error!(error = %e, "network task failed");
+    }
     match server.await {
         Ok(Ok(())) => {}
         Ok(Err(e)) => tracing::error!(error = %e, "JSON-RPC server error"),
@@ -204,7 +218,8 @@ pub async fn run(options: Options) -> Result<()> {
     }
     let flushed = {
         let ctx = Arc::clone(&ctx);
-        tokio::task::spawn_blocking(move || ctx.chain().flush()).await
+        // Also the unspent-output cache, so that the next start has nothing to roll forward.
+        tokio::task::spawn_blocking(move || ctx.chain().flush_all()).await
     };
     match flushed {
         Ok(Ok(())) => tracing::info!("chain state flushed; coinrsd stopped"),

@@ -2,7 +2,7 @@
 //! [`NodeContext`] and shares it with the server and the miner.
 
 use std::path::PathBuf;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Mutex, MutexGuard, OnceLock};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use coinrs_chain::{Chain, ChainEvent};
@@ -26,6 +26,8 @@ pub struct NodeContext {
     pub started: Instant,
     /// Set to true to stop the node (the `stop` method, signals).
     pub shutdown: watch::Sender<bool>,
+    /// The peer-to-peer network, once started (absent in tests that run without it).
+    pub net: OnceLock<coinrs_net::Handle>,
 }
 
 impl NodeContext {
@@ -48,6 +50,11 @@ impl NodeContext {
         let events = chain.take_events();
         if events.is_empty() {
             return;
+        }
+        if let Some(net) = self.net.get()
+            && events.iter().any(|e| matches!(e, ChainEvent::Connected(_)))
+        {
+            net.tip_changed(chain.tip());
         }
         let mut pool = self.mempool();
         let reorg = events

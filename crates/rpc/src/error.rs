@@ -40,6 +40,16 @@ pub mod code {
     pub const VERIFY_REJECTED: i64 = -26;
     /// Already in the chain.
     pub const VERIFY_ALREADY_IN_CHAIN: i64 = -27;
+    /// The node has no network (started without it).
+    pub const CLIENT_P2P_DISABLED: i64 = -9;
+    /// `addnode add` for a peer already added.
+    pub const CLIENT_NODE_ALREADY_ADDED: i64 = -23;
+    /// `addnode remove` for a peer never added.
+    pub const CLIENT_NODE_NOT_ADDED: i64 = -24;
+    /// `disconnectnode` for a peer not connected.
+    pub const CLIENT_NODE_NOT_CONNECTED: i64 = -29;
+    /// An IP or subnet that does not parse, or a ban that cannot be changed.
+    pub const CLIENT_INVALID_IP_OR_SUBNET: i64 = -30;
 }
 
 /// An error answer.

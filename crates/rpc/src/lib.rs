@@ -15,6 +15,7 @@ pub mod context;
 pub mod error;
 pub mod json;
 pub mod methods;
+pub mod netbackend;
 pub mod params;
 pub mod server;
 pub mod template;

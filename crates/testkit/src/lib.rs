@@ -66,6 +66,8 @@ pub struct Node {
     pub chain: String,
     /// The JSON-RPC port.
     pub rpc_port: u16,
+    /// The peer-to-peer port on 127.0.0.1 (TCP and QUIC), kept across restarts.
+    pub p2p_port: u16,
     /// Extra options it was started with.
     pub args: Vec<String>,
     agent: ureq::Agent,
@@ -97,6 +99,7 @@ impl Node {
             Some(tmp),
             chain,
             args.iter().map(|s| s.to_string()).collect(),
+            None,
         )?;
         node.wait_ready()?;
         Ok(node)
@@ -107,8 +110,25 @@ impl Node {
         tmp: Option<tempfile::TempDir>,
         chain: &str,
         args: Vec<String>,
+        p2p_port: Option<u16>,
     ) -> Result<Self> {
         let rpc_port = free_port();
+        let p2p_port = p2p_port.unwrap_or_else(free_port);
+        // Loopback only, and no discovery that would reach the real network, unless the
+        // test asks for it.
+        let mut defaults = Vec::new();
+        let given = |name: &str| {
+            args.iter()
+                .any(|a| a == name || a.starts_with(&format!("{name}=")))
+        };
+        if !given("--bind") {
+            defaults.push(format!("--bind=127.0.0.1:{p2p_port}"));
+        }
+        for off in ["--mdns", "--dht"] {
+            if !given(off) {
+                defaults.push(format!("{off}=false"));
+            }
+        }
         let child = Command::new(bin("coinrsd"))
             .arg("--chain")
             .arg(chain)
@@ -116,6 +136,7 @@ impl Node {
             .arg(&datadir)
             .arg("--rpcbind")
             .arg(format!("127.0.0.1:{rpc_port}"))
+            .args(&defaults)
             .args(&args)
             .env(
                 "RUST_LOG",
@@ -135,10 +156,16 @@ impl Node {
             _tmp: tmp,
             chain: chain_name,
             rpc_port,
+            p2p_port,
             args,
             agent: agent(),
             auth: std::sync::Mutex::new(None),
         })
+    }
+
+    /// The peer-to-peer address to give other nodes (`--addnode`, `--connect`).
+    pub fn p2p_addr(&self) -> String {
+        format!("127.0.0.1:{}", self.p2p_port)
     }
 
     /// The chain folder.
@@ -353,7 +380,7 @@ impl Node {
         args.extend(extra.iter().map(|s| s.to_string()));
         let tmp = self._tmp.take();
         let chain = self.chain.clone();
-        let fresh = Self::spawn(self.datadir.clone(), tmp, &chain, args)?;
+        let fresh = Self::spawn(self.datadir.clone(), tmp, &chain, args, Some(self.p2p_port))?;
         *self = fresh;
         self.wait_ready()
     }

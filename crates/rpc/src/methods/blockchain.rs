@@ -16,10 +16,20 @@ pub fn getblockchaininfo(ctx: &NodeContext, _: &Args) -> Result<Value, RpcError>
     let tip = chain.tip();
     let entry = chain.entry(&tip).ok_or_else(RpcError::block_not_found)?;
     let headers = chain.best_header_height().max(chain.height());
-    let progress = if headers == 0 {
+    // Progress is measured against the best of our headers and the heights peers announced;
+    // without a network, against our headers alone.
+    let (ibd, peer_height) = match ctx.net.get() {
+        Some(net) => {
+            let s = net.shared().sync;
+            (s.initial_download, s.best_peer_height)
+        }
+        None => (headers > chain.height(), 0),
+    };
+    let target = headers.max(peer_height);
+    let progress = if target == 0 {
         1.0
     } else {
-        chain.height() as f64 / headers as f64
+        (chain.height() as f64 / target as f64).min(1.0)
     };
     Ok(json!({
         "chain": ctx.params.name,
@@ -30,7 +40,7 @@ pub fn getblockchaininfo(ctx: &NodeContext, _: &Args) -> Result<Value, RpcError>
         "time": entry.header.time,
         "mediantime": json::median_time(&chain, &tip),
         "verificationprogress": progress,
-        "initialblockdownload": headers > chain.height(),
+        "initialblockdownload": ibd,
         "chainwork": json::u256_hex(&entry.chainwork),
         "size_on_disk": chain.size_on_disk(),
         "warnings": "",

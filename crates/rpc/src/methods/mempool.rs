@@ -72,6 +72,9 @@ pub fn sendrawtransaction(ctx: &NodeContext, args: &Args) -> Result<Value, RpcEr
             if !evicted.is_empty() {
                 tracing::info!(count = evicted.len(), "mempool full: evicted transactions");
             }
+            if let (Some(net), Some(entry)) = (ctx.net.get(), pool.get(&txid)) {
+                net.announce_tx(entry.tx.encode());
+            }
             Ok(json!(txid.to_string()))
         }
         Err(reason) => Err(reject_error(reason)),

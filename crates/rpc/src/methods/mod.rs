@@ -5,6 +5,7 @@ mod blockchain;
 mod control;
 mod mempool;
 mod mining;
+mod network;
 mod rawtx;
 
 use serde_json::Value;
@@ -192,6 +193,65 @@ pub static METHODS: &[Method] = &[
         [req("blockhash")],
         "Removes invalidity status of a block, its ancestors and its descendants, reconsider them for activation.",
         blockchain::reconsiderblock,
+        blocking
+    ),
+    // network
+    method!(
+        "getpeerinfo",
+        [],
+        "Returns data about each connected peer: its libp2p peer id, remote multiaddr, direction, whether direct or relayed, sync heights, ping and traffic.",
+        network::getpeerinfo
+    ),
+    method!(
+        "getconnectioncount",
+        [],
+        "Returns the number of connected peers.",
+        network::getconnectioncount
+    ),
+    method!(
+        "getnetworkinfo",
+        [],
+        "Returns an object containing various state info regarding peer-to-peer networking.",
+        network::getnetworkinfo
+    ),
+    method!(
+        "addnode",
+        [req("node"), req("command")],
+        "Attempts to add or remove a peer (HOST:PORT or multiaddr) from the list of peers kept connected, or to try a connection once. command: add, remove or onetry.",
+        network::addnode,
+        blocking
+    ),
+    method!(
+        "disconnectnode",
+        [opt("address"), opt("nodeid")],
+        "Immediately disconnects from the peer given by address (HOST:PORT, multiaddr or libp2p peer id) or by nodeid (the id of getpeerinfo).",
+        network::disconnectnode,
+        blocking
+    ),
+    method!(
+        "setban",
+        [
+            req("subnet"),
+            req("command"),
+            opt("bantime"),
+            opt("absolute")
+        ],
+        "Attempts to add or remove an IP/Subnet from the banned list. bantime in seconds (default --bantime), or a Unix time with absolute=true.",
+        network::setban,
+        blocking
+    ),
+    method!(
+        "listbanned",
+        [],
+        "List all manually and automatically banned IPs/Subnets.",
+        network::listbanned,
+        blocking
+    ),
+    method!(
+        "clearbanned",
+        [],
+        "Clear all banned IPs.",
+        network::clearbanned,
         blocking
     ),
     // raw transactions

@@ -1,0 +1,188 @@
+//! The cloneable handle the rest of the node steers the network with, and the facts it
+//! reads back (peers, addresses, sync progress) for the RPC methods.
+//!
+//! Facts are kept in a shared snapshot that the event loop refreshes, so reading them never
+//! waits for the loop. Actions go to the loop over a bounded channel; those with an answer
+//! wait for it on a oneshot channel (from a blocking thread: the RPC methods run on one).
+
+use std::sync::{Arc, RwLock};
+
+use coinrs_core::BlockHash;
+use libp2p::{Multiaddr, PeerId};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::ban::{BanEntry, Subnet};
+use crate::error::NetError;
+
+/// What `getpeerinfo` shows of one peer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PeerInfo {
+    /// The node's own number for the peer (for `disconnectnode`).
+    pub id: u64,
+    /// The libp2p peer id.
+    pub peer_id: PeerId,
+    /// The remote address of the connection.
+    pub addr: Multiaddr,
+    /// The peer dialled us.
+    pub inbound: bool,
+    /// Through a relay rather than direct.
+    pub relayed: bool,
+    /// Connected since (Unix seconds).
+    pub conntime: u64,
+    /// Last ping round trip, microseconds.
+    pub ping_micros: Option<u64>,
+    /// Bytes of coinrs messages sent to and received from the peer.
+    pub bytes_sent: u64,
+    /// See `bytes_sent`.
+    pub bytes_recv: u64,
+    /// Height of the best header the peer is known to have, -1 before its status.
+    pub synced_headers: i64,
+    /// Height of the best block the peer is known to have, -1 before its status.
+    pub synced_blocks: i64,
+    /// Blocks this node downloaded from the peer.
+    pub blocks_downloaded: u64,
+    /// Blocks requested from it and not yet answered.
+    pub blocks_in_flight: usize,
+    /// Its agent string from identify.
+    pub agent: String,
+    /// A peer kept by `--addnode` / `addnode add`.
+    pub addnode: bool,
+}
+
+/// Sync progress as `getblockchaininfo` reports it.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct SyncProgress {
+    /// Still catching up with the peers' best chain.
+    pub initial_download: bool,
+    /// Highest block height announced by any peer (0 if none).
+    pub best_peer_height: u64,
+}
+
+/// What the event loop publishes for readers.
+#[derive(Clone, Debug, Default)]
+pub struct Shared {
+    /// The local peer id.
+    pub peer_id: Option<PeerId>,
+    /// Addresses we listen on (with `/p2p/PEERID`).
+    pub listen_addrs: Vec<Multiaddr>,
+    /// Connected peers.
+    pub peers: Vec<PeerInfo>,
+    /// Sync progress.
+    pub sync: SyncProgress,
+}
+
+/// `addnode`'s commands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AddNodeOp {
+    /// Keep a connection to the peer.
+    Add,
+    /// Stop keeping it.
+    Remove,
+    /// Dial once.
+    OneTry,
+}
+
+/// Commands to the event loop.
+#[derive(Debug)]
+pub(crate) enum Command {
+    AddNode(Multiaddr, AddNodeOp, oneshot::Sender<Result<(), String>>),
+    Disconnect(DisconnectTarget, oneshot::Sender<bool>),
+    SetBan {
+        subnet: Subnet,
+        add: bool,
+        until: u64,
+        reply: oneshot::Sender<Result<(), String>>,
+    },
+    ListBanned(oneshot::Sender<Vec<(Subnet, BanEntry)>>),
+    ClearBanned(oneshot::Sender<()>),
+    TipChanged(BlockHash),
+    AnnounceTx(Vec<u8>),
+}
+
+/// Whom `disconnectnode` means.
+#[derive(Clone, Debug)]
+pub enum DisconnectTarget {
+    /// The node's number for the peer.
+    Id(u64),
+    /// The libp2p peer id.
+    PeerId(PeerId),
+    /// The remote address (multiaddr, possibly without port details).
+    Addr(Multiaddr),
+}
+
+/// A handle on the running network.
+#[derive(Clone, Debug)]
+pub struct Handle {
+    pub(crate) commands: mpsc::Sender<Command>,
+    pub(crate) shared: Arc<RwLock<Shared>>,
+    pub(crate) bantime: std::time::Duration,
+}
+
+impl Handle {
+    /// The default ban time (`--bantime`).
+    pub fn bantime(&self) -> std::time::Duration {
+        self.bantime
+    }
+
+    /// The current facts.
+    pub fn shared(&self) -> Shared {
+        self.shared
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Tells the network the active tip moved (it relays blocks that did not come from the
+    /// network and updates its status). Never blocks; dropped if the loop is swamped.
+    pub fn tip_changed(&self, tip: BlockHash) {
+        let _ = self.commands.try_send(Command::TipChanged(tip));
+    }
+
+    /// Relays a transaction the node accepted from a local client. Never blocks.
+    pub fn announce_tx(&self, bytes: Vec<u8>) {
+        let _ = self.commands.try_send(Command::AnnounceTx(bytes));
+    }
+
+    fn ask<T>(&self, make: impl FnOnce(oneshot::Sender<T>) -> Command) -> Result<T, NetError> {
+        let (tx, rx) = oneshot::channel();
+        self.commands
+            .blocking_send(make(tx))
+            .map_err(|_| NetError::Stopped)?;
+        rx.blocking_recv().map_err(|_| NetError::Stopped)
+    }
+
+    /// `addnode`. Call from a blocking thread.
+    pub fn add_node(&self, addr: Multiaddr, op: AddNodeOp) -> Result<Result<(), String>, NetError> {
+        self.ask(|r| Command::AddNode(addr, op, r))
+    }
+
+    /// `disconnectnode`: true if a peer was disconnected. Call from a blocking thread.
+    pub fn disconnect(&self, target: DisconnectTarget) -> Result<bool, NetError> {
+        self.ask(|r| Command::Disconnect(target, r))
+    }
+
+    /// `setban add|remove`. Call from a blocking thread.
+    pub fn set_ban(
+        &self,
+        subnet: Subnet,
+        add: bool,
+        until: u64,
+    ) -> Result<Result<(), String>, NetError> {
+        self.ask(|reply| Command::SetBan {
+            subnet,
+            add,
+            until,
+            reply,
+        })
+    }
+
+    /// `listbanned`. Call from a blocking thread.
+    pub fn list_banned(&self) -> Result<Vec<(Subnet, BanEntry)>, NetError> {
+        self.ask(Command::ListBanned)
+    }
+
+    /// `clearbanned`. Call from a blocking thread.
+    pub fn clear_banned(&self) -> Result<(), NetError> {
+        self.ask(Command::ClearBanned)
+    }
+}

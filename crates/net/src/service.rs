@@ -1,0 +1,1482 @@
+//! The network event loop: one task that owns the swarm, the peer table, the download
+//! scheduler, the ban list and the address book. It talks to the chain only through the
+//! worker threads of [`crate::worker`].
+//!
+//! Sync, from a node's point of view:
+//! 1. on a new connection both sides send `Status`; a peer of another chain (other
+//!    parameters digest, or none of our protocols) is dropped and forgotten;
+//! 2. a peer whose best header we do not know is asked for headers from our locator, 2 000 at
+//!    a time, until it has no more;
+//! 3. the worker's snapshots list the blocks of the best header chain that we lack (a window
+//!    of [`WINDOW`] above the tip); they are requested 16 at a time from every peer that has
+//!    them, at most [`MAX_IN_FLIGHT_PER_PEER`] per peer, and validated as they arrive;
+//! 4. new blocks and transactions travel by gossipsub, forwarded only after the worker
+//!    accepted them.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::net::IpAddr;
+use std::sync::mpsc::{SyncSender, sync_channel};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use coinrs_core::BlockHash;
+use futures::StreamExt;
+use libp2p::core::ConnectedPoint;
+use libp2p::gossipsub::{self, IdentTopic, MessageAcceptance};
+use libp2p::multiaddr::Protocol;
+use libp2p::request_response::{self, OutboundRequestId};
+use libp2p::swarm::dial_opts::DialOpts;
+use libp2p::swarm::{ConnectionId, SwarmEvent};
+use libp2p::{Multiaddr, PeerId, Swarm, identify, kad, mdns, ping};
+use tokio::sync::{mpsc, watch};
+
+use crate::addrbook::AddrBook;
+use crate::backend::{Backend, BlockVerdict, HeadersVerdict, TxVerdict};
+use crate::ban::{BanList, Subnet};
+use crate::behaviour::{Behaviour, BehaviourEvent, BehaviourOptions, build_swarm};
+use crate::config::{NetConfig, multiaddr_ip, without_peer_id};
+use crate::error::NetError;
+use crate::handle::{AddNodeOp, Command, DisconnectTarget, Handle, PeerInfo, Shared, SyncProgress};
+use crate::keyfile;
+use crate::protocol::{
+    self, MAX_BLOCKS_PER_REQUEST, MAX_TXS_PER_REQUEST, Request, Response, Status, frame_error,
+};
+use crate::worker::{self, Done, Job, ServeJob, Served, Snapshot, WINDOW, offer};
+
+/// Blocks requested from one peer and not yet received.
+pub const MAX_IN_FLIGHT_PER_PEER: usize = 32;
+/// Blocks requested or waiting for validation, over all peers (bounds memory: a block is at
+/// most 1 MB).
+pub const MAX_BLOCKS_PENDING: usize = 256;
+/// How often connections, discovery and the shared facts are looked after.
+const TICK: Duration = Duration::from_secs(1);
+/// How often a progress line is logged during initial sync.
+const PROGRESS_EVERY: Duration = Duration::from_secs(10);
+/// How often peers are asked for their status again (catches missed relays).
+const STATUS_EVERY: Duration = Duration::from_secs(30);
+/// How often a Kademlia random walk looks for peers.
+const WALK_EVERY: Duration = Duration::from_secs(10);
+
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// A token bucket limiting a peer's requests.
+#[derive(Debug)]
+struct RateLimit {
+    tokens: f64,
+    last: Instant,
+}
+
+impl RateLimit {
+    fn new(burst: f64) -> Self {
+        RateLimit {
+            tokens: burst,
+            last: Instant::now(),
+        }
+    }
+
+    /// Takes one token; false when the bucket is empty.
+    fn take(&mut self, rate: f64, burst: f64) -> bool {
+        let now = Instant::now();
+        self.tokens = (self.tokens + now.duration_since(self.last).as_secs_f64() * rate).min(burst);
+        self.last = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Peer {
+    id: u64,
+    addr: Multiaddr,
+    inbound: bool,
+    relayed: bool,
+    connections: usize,
+    conntime: u64,
+    status: Option<Status>,
+    /// Best heights it is known to have (status, headers, gossip).
+    best_header_height: Option<u64>,
+    best_block_height: Option<u64>,
+    ping: Option<Duration>,
+    bytes_sent: u64,
+    bytes_recv: u64,
+    blocks_downloaded: u64,
+    in_flight: HashSet<BlockHash>,
+    /// Blocks it answered without: not asked again until its status changes.
+    lacks: HashSet<BlockHash>,
+    headers_pending: bool,
+    agent: String,
+    requests: RateLimit,
+    addnode: bool,
+}
+
+/// What an outbound request was for.
+#[derive(Debug)]
+enum Pending {
+    Status,
+    Headers,
+    Blocks(Vec<BlockHash>),
+    Mempool,
+    Txs,
+}
+
+#[derive(Debug)]
+struct AddNode {
+    addr: Multiaddr,
+    peer: Option<PeerId>,
+    last_dial: Option<Instant>,
+}
+
+/// The running network.
+struct Service {
+    swarm: Swarm<Behaviour>,
+    cfg: NetConfig,
+    genesis: BlockHash,
+    blocks_topic: IdentTopic,
+    txs_topic: IdentTopic,
+    peers: HashMap<PeerId, Peer>,
+    next_peer_id: u64,
+    pending: HashMap<OutboundRequestId, (PeerId, Pending)>,
+    /// Blocks requested: who from.
+    in_flight: HashMap<BlockHash, PeerId>,
+    /// Blocks handed to the worker and not yet judged.
+    validating: HashSet<BlockHash>,
+    /// Blocks judged since the last snapshot (which may still list them as missing; the
+    /// next one will not, as the worker sends results and snapshots in order).
+    judged: HashSet<BlockHash>,
+    /// Blocks that came from the network (not relayed again when they become the tip).
+    from_network: VecDeque<BlockHash>,
+    snapshot: Snapshot,
+    bans: BanList,
+    /// Peers banned without a known IP (until, Unix seconds).
+    banned_ids: HashMap<PeerId, u64>,
+    book: AddrBook,
+    discovered: HashMap<PeerId, Vec<Multiaddr>>,
+    dialing: HashMap<PeerId, Instant>,
+    addnodes: Vec<AddNode>,
+    jobs: SyncSender<Job>,
+    serve: SyncSender<ServeJob>,
+    shared: Arc<RwLock<Shared>>,
+    listen_addrs: Vec<Multiaddr>,
+    ibd_done: bool,
+    last_progress: Instant,
+    progress_height: u64,
+    last_status_round: Instant,
+    last_walk: Option<Instant>,
+}
+
+/// Starts the network: loads the node key, builds the swarm, starts listening and spawns the
+/// event loop and worker threads. The loop runs until `shutdown` turns true; the returned
+/// join handle finishes after it saved the known peers.
+pub async fn start(
+    cfg: NetConfig,
+    backend: Arc<dyn Backend>,
+    mut shutdown: watch::Receiver<bool>,
+) -> Result<(Handle, tokio::task::JoinHandle<()>), NetError> {
+    let key = keyfile::load_or_create(&cfg.dir)?;
+    let status = {
+        let b = Arc::clone(&backend);
+        tokio::task::spawn_blocking(move || (b.status(), b.missing_blocks(WINDOW)))
+            .await
+            .map_err(|e| NetError::Setup(e.to_string()))?
+    };
+    let genesis = status.0.genesis;
+    let opts = BehaviourOptions {
+        mdns: cfg.mdns,
+        max_inbound: if cfg.accept_inbound {
+            cfg.max_inbound
+        } else {
+            0
+        },
+        max_outbound: (cfg.target_outbound + cfg.addnode.len() + cfg.connect_only.len() + 16)
+            as u32,
+        agent: cfg.agent.clone(),
+    };
+    let mut swarm = build_swarm(key, &genesis, &opts)?;
+    let local = *swarm.local_peer_id();
+    if cfg.accept_inbound {
+        for addr in &cfg.listen {
+            for a in listen_pair(addr) {
+                swarm.listen_on(a.clone()).map_err(|e| NetError::Listen {
+                    addr: a.to_string(),
+                    reason: e.to_string(),
+                })?;
+            }
+        }
+    }
+    let shared = Arc::new(RwLock::new(Shared {
+        peer_id: Some(local),
+        ..Shared::default()
+    }));
+    let (cmd_tx, cmd_rx) = mpsc::channel(256);
+    let (job_tx, job_rx) = sync_channel::<Job>(MAX_BLOCKS_PENDING + 64);
+    let (done_tx, done_rx) = mpsc::channel(64);
+    let (serve_tx, serve_rx) = sync_channel::<ServeJob>(256);
+    let (served_tx, served_rx) = mpsc::channel(64);
+    {
+        let b = Arc::clone(&backend);
+        std::thread::Builder::new()
+            .name("net-chain".into())
+            .spawn(move || worker::run_chain_worker(b, job_rx, done_tx))
+            .map_err(|e| NetError::Setup(e.to_string()))?;
+        let b = Arc::clone(&backend);
+        std::thread::Builder::new()
+            .name("net-serve".into())
+            .spawn(move || worker::run_server(b, serve_rx, served_tx))
+            .map_err(|e| NetError::Setup(e.to_string()))?;
+    }
+    let addnodes = cfg
+        .addnode
+        .iter()
+        .chain(cfg.connect_only.iter())
+        .map(|a| AddNode {
+            addr: a.clone(),
+            peer: None,
+            last_dial: None,
+        })
+        .collect();
+    let mut service = Service {
+        swarm,
+        genesis,
+        blocks_topic: IdentTopic::new(protocol::blocks_topic(&genesis)),
+        txs_topic: IdentTopic::new(protocol::txs_topic(&genesis)),
+        peers: HashMap::new(),
+        next_peer_id: 0,
+        pending: HashMap::new(),
+        in_flight: HashMap::new(),
+        validating: HashSet::new(),
+        judged: HashSet::new(),
+        from_network: VecDeque::new(),
+        snapshot: Snapshot {
+            status: status.0,
+            missing: status.1,
+        },
+        bans: BanList::load(&cfg.dir),
+        banned_ids: HashMap::new(),
+        book: AddrBook::load(&cfg.dir),
+        discovered: HashMap::new(),
+        dialing: HashMap::new(),
+        addnodes,
+        jobs: job_tx,
+        serve: serve_tx,
+        shared: Arc::clone(&shared),
+        listen_addrs: Vec::new(),
+        ibd_done: false,
+        last_progress: Instant::now(),
+        progress_height: 0,
+        last_status_round: Instant::now(),
+        last_walk: None,
+        cfg,
+    };
+    service.progress_height = service.snapshot.status.height;
+    let bantime = service.cfg.bantime;
+    tracing::info!(peer_id = %local, "network started");
+    let task = tokio::spawn(async move {
+        service.run(cmd_rx, done_rx, served_rx, &mut shutdown).await;
+    });
+    Ok((
+        Handle {
+            commands: cmd_tx,
+            shared,
+            bantime,
+        },
+        task,
+    ))
+}
+
+/// TCP and QUIC listen addresses for one `--bind` address.
+fn listen_pair(addr: &Multiaddr) -> Vec<Multiaddr> {
+    let mut out = vec![addr.clone()];
+    let mut quic = Multiaddr::empty();
+    let mut has_tcp = false;
+    for p in addr.iter() {
+        match p {
+            Protocol::Tcp(port) => {
+                has_tcp = true;
+                quic.push(Protocol::Udp(port));
+                quic.push(Protocol::QuicV1);
+            }
+            other => quic.push(other),
+        }
+    }
+    if has_tcp {
+        out.push(quic);
+    }
+    out
+}
+
+impl Service {
+    async fn run(
+        &mut self,
+        mut commands: mpsc::Receiver<Command>,
+        mut done: mpsc::Receiver<Done>,
+        mut served: mpsc::Receiver<Served>,
+        shutdown: &mut watch::Receiver<bool>,
+    ) {
+        let mut tick = tokio::time::interval(TICK);
+        loop {
+            tokio::select! {
+                _ = shutdown.wait_for(|s| *s) => break,
+                event = self.swarm.select_next_some() => self.on_swarm_event(event),
+                Some(cmd) = commands.recv() => self.on_command(cmd),
+                Some(d) = done.recv() => self.on_done(d),
+                Some(s) = served.recv() => self.on_served(s),
+                _ = tick.tick() => self.on_tick(),
+            }
+        }
+        self.book.save();
+        tracing::info!("network stopped");
+    }
+
+    // ---- peers and connections ----
+
+    fn is_banned_ip(&mut self, ip: &IpAddr) -> bool {
+        self.bans.is_banned(ip, unix_now())
+    }
+
+    fn on_connection(
+        &mut self,
+        peer: PeerId,
+        connection_id: ConnectionId,
+        endpoint: &ConnectedPoint,
+        num_established: u32,
+    ) {
+        let (addr, inbound) = match endpoint {
+            ConnectedPoint::Dialer { address, .. } => (address.clone(), false),
+            ConnectedPoint::Listener { send_back_addr, .. } => (send_back_addr.clone(), true),
+        };
+        let now = unix_now();
+        if let Some(ip) = multiaddr_ip(&addr)
+            && self.is_banned_ip(&ip)
+        {
+            tracing::debug!(%peer, %addr, "refusing a banned address");
+            self.swarm.close_connection(connection_id);
+            return;
+        }
+        if self.banned_ids.get(&peer).is_some_and(|until| *until > now) {
+            self.swarm.close_connection(connection_id);
+            return;
+        }
+        if inbound && let Some(ip) = multiaddr_ip(&addr) {
+            let same_ip = self
+                .peers
+                .values()
+                .filter(|p| multiaddr_ip(&p.addr) == Some(ip))
+                .count();
+            if same_ip >= self.cfg.max_per_ip && !self.peers.contains_key(&peer) {
+                tracing::info!(%peer, %ip, "too many connections from one address");
+                self.swarm.close_connection(connection_id);
+                return;
+            }
+        }
+        self.dialing.remove(&peer);
+        if !inbound {
+            let plain = without_peer_id(&addr);
+            for a in &mut self.addnodes {
+                if without_peer_id(&a.addr) == plain {
+                    a.peer = Some(peer);
+                }
+            }
+            self.book.seen(peer, plain, now);
+        }
+        if num_established > 1 {
+            if let Some(p) = self.peers.get_mut(&peer) {
+                p.connections += 1;
+            }
+            return;
+        }
+        let relayed = addr.iter().any(|p| matches!(p, Protocol::P2pCircuit));
+        let addnode = self.addnodes.iter().any(|a| a.peer == Some(peer));
+        self.next_peer_id += 1;
+        self.peers.insert(
+            peer,
+            Peer {
+                id: self.next_peer_id,
+                addr: addr.clone(),
+                inbound,
+                relayed,
+                connections: 1,
+                conntime: now,
+                status: None,
+                best_header_height: None,
+                best_block_height: None,
+                ping: None,
+                bytes_sent: 0,
+                bytes_recv: 0,
+                blocks_downloaded: 0,
+                in_flight: HashSet::new(),
+                lacks: HashSet::new(),
+                headers_pending: false,
+                agent: String::new(),
+                requests: RateLimit::new(self.burst()),
+                addnode,
+            },
+        );
+        tracing::info!(%peer, %addr, inbound, "peer connected");
+        let status = self.snapshot.status.clone();
+        self.request(peer, Request::Status(status), Pending::Status);
+        self.publish_shared();
+    }
+
+    fn on_disconnected(&mut self, peer: PeerId, num_established: u32) {
+        if num_established > 0 {
+            if let Some(p) = self.peers.get_mut(&peer) {
+                p.connections = num_established as usize;
+            }
+            return;
+        }
+        if let Some(p) = self.peers.remove(&peer) {
+            for h in p.in_flight {
+                self.in_flight.remove(&h);
+            }
+            tracing::info!(%peer, "peer disconnected");
+        }
+        for a in &mut self.addnodes {
+            if a.peer == Some(peer) {
+                a.peer = None;
+            }
+        }
+        self.publish_shared();
+        self.schedule();
+    }
+
+    fn burst(&self) -> f64 {
+        self.cfg.max_requests_per_sec as f64 * 10.0
+    }
+
+    /// Disconnects a misbehaving peer and bans its IP for the ban time.
+    fn misbehaved(&mut self, peer: PeerId, reason: &str) {
+        let now = unix_now();
+        let until = now + self.cfg.bantime.as_secs();
+        let ip = self.peers.get(&peer).and_then(|p| multiaddr_ip(&p.addr));
+        tracing::warn!(%peer, ip = ?ip, reason, "peer misbehaved: disconnecting and banning");
+        match ip {
+            Some(ip) => {
+                self.bans.ban(Subnet::single(ip), now, until, reason);
+                let victims: Vec<PeerId> = self
+                    .peers
+                    .iter()
+                    .filter(|(_, p)| multiaddr_ip(&p.addr) == Some(ip))
+                    .map(|(id, _)| *id)
+                    .collect();
+                for v in victims {
+                    let _ = self.swarm.disconnect_peer_id(v);
+                }
+            }
+            None => {
+                self.banned_ids.insert(peer, until);
+            }
+        }
+        self.book.forget(&peer);
+        self.discovered.remove(&peer);
+        let _ = self.swarm.disconnect_peer_id(peer);
+    }
+
+    /// Drops a peer of another chain (not a fault, but no use either).
+    fn other_chain(&mut self, peer: PeerId, why: &str) {
+        tracing::info!(%peer, why, "peer is on another chain: disconnecting");
+        self.book.forget(&peer);
+        self.discovered.remove(&peer);
+        self.swarm.behaviour_mut().kad.remove_peer(&peer);
+        let _ = self.swarm.disconnect_peer_id(peer);
+    }
+
+    // ---- requests ----
+
+    fn request(&mut self, peer: PeerId, req: Request, what: Pending) {
+        let size = borsh::object_length(&req).unwrap_or(0) as u64;
+        if let Some(p) = self.peers.get_mut(&peer) {
+            p.bytes_sent += size + 4;
+        }
+        let id = self.swarm.behaviour_mut().sync.send_request(&peer, req);
+        self.pending.insert(id, (peer, what));
+    }
+
+    fn on_sync_event(&mut self, event: request_response::Event<Request, Response>) {
+        use request_response::{Event, Message};
+        match event {
+            Event::Message {
+                peer,
+                message:
+                    Message::Request {
+                        request, channel, ..
+                    },
+                ..
+            } => self.on_request(peer, request, channel),
+            Event::Message {
+                peer,
+                message:
+                    Message::Response {
+                        request_id,
+                        response,
+                    },
+                ..
+            } => {
+                let size = borsh::object_length(&response).unwrap_or(0) as u64;
+                if let Some(p) = self.peers.get_mut(&peer) {
+                    p.bytes_recv += size + 4;
+                }
+                if let Some((_, what)) = self.pending.remove(&request_id) {
+                    self.on_response(peer, what, response);
+                }
+            }
+            Event::OutboundFailure {
+                peer,
+                request_id,
+                error,
+                ..
+            } => {
+                let what = self.pending.remove(&request_id).map(|(_, w)| w);
+                match &error {
+                    request_response::OutboundFailure::UnsupportedProtocols => {
+                        self.other_chain(peer, "does not speak this chain's sync protocol");
+                    }
+                    request_response::OutboundFailure::Io(e) if frame_error(e).is_some() => {
+                        let reason = format!(
+                            "bad response: {}",
+                            frame_error(e).map(|f| f.to_string()).unwrap_or_default()
+                        );
+                        self.misbehaved(peer, &reason);
+                    }
+                    _ => tracing::debug!(%peer, %error, "request failed"),
+                }
+                match what {
+                    Some(Pending::Blocks(hashes)) => {
+                        if let Some(p) = self.peers.get_mut(&peer) {
+                            for h in &hashes {
+                                p.in_flight.remove(h);
+                            }
+                        }
+                        for h in hashes {
+                            self.in_flight.remove(&h);
+                        }
+                        self.schedule();
+                    }
+                    Some(Pending::Headers) => {
+                        if let Some(p) = self.peers.get_mut(&peer) {
+                            p.headers_pending = false;
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            Event::InboundFailure { peer, error, .. } => match &error {
+                request_response::InboundFailure::Io(e) if frame_error(e).is_some() => {
+                    let reason = format!(
+                        "bad request: {}",
+                        frame_error(e).map(|f| f.to_string()).unwrap_or_default()
+                    );
+                    self.misbehaved(peer, &reason);
+                }
+                _ => tracing::debug!(%peer, %error, "inbound request failed"),
+            },
+            Event::ResponseSent { .. } => {}
+        }
+    }
+
+    fn on_request(
+        &mut self,
+        peer: PeerId,
+        request: Request,
+        channel: request_response::ResponseChannel<Response>,
+    ) {
+        let (rate, burst) = (self.cfg.max_requests_per_sec as f64, self.burst());
+        let Some(p) = self.peers.get_mut(&peer) else {
+            return;
+        };
+        p.bytes_recv += borsh::object_length(&request).unwrap_or(0) as u64 + 4;
+        if !p.requests.take(rate, burst) {
+            let reason = format!(
+                "request flood (more than {} requests/s sustained, burst {})",
+                self.cfg.max_requests_per_sec, burst
+            );
+            self.misbehaved(peer, &reason);
+            return;
+        }
+        if let Err(limit) = request.check_limits() {
+            self.misbehaved(peer, &format!("request over the limits: {limit}"));
+            return;
+        }
+        if let Request::Status(status) = &request {
+            if !self.on_status(peer, status.clone()) {
+                return;
+            }
+            // Answered from the loop's own snapshot: no need to wait for the chain.
+            let mine = Response::Status(self.snapshot.status.clone());
+            self.send_response(peer, channel, mine);
+            return;
+        }
+        let job = ServeJob {
+            peer,
+            request,
+            channel,
+        };
+        if !offer(&self.serve, job) {
+            tracing::debug!(%peer, "serving queue full: dropping a request");
+        }
+    }
+
+    fn send_response(
+        &mut self,
+        peer: PeerId,
+        channel: request_response::ResponseChannel<Response>,
+        response: Response,
+    ) {
+        let size = borsh::object_length(&response).unwrap_or(0) as u64;
+        if let Some(p) = self.peers.get_mut(&peer) {
+            p.bytes_sent += size + 4;
+        }
+        let _ = self
+            .swarm
+            .behaviour_mut()
+            .sync
+            .send_response(channel, response);
+    }
+
+    fn on_served(&mut self, s: Served) {
+        self.send_response(s.peer, s.channel, s.response);
+    }
+
+    /// Records a peer's status; false if it is of another chain (and was dropped).
+    fn on_status(&mut self, peer: PeerId, status: Status) -> bool {
+        let ours = &self.snapshot.status;
+        if status.genesis != ours.genesis || status.params_digest != ours.params_digest {
+            self.other_chain(peer, "other consensus parameters");
+            return false;
+        }
+        let first = {
+            let Some(p) = self.peers.get_mut(&peer) else {
+                return false;
+            };
+            let first = p.status.is_none();
+            p.best_header_height = Some(
+                p.best_header_height
+                    .unwrap_or(0)
+                    .max(status.best_header_height)
+                    .max(status.height),
+            );
+            p.best_block_height = Some(p.best_block_height.unwrap_or(0).max(status.height));
+            p.lacks.clear();
+            p.status = Some(status.clone());
+            first
+        };
+        if first {
+            self.request(peer, Request::GetMempool, Pending::Mempool);
+        }
+        offer(&self.jobs, Job::PeerStatus { peer, status });
+        true
+    }
+
+    fn on_response(&mut self, peer: PeerId, what: Pending, response: Response) {
+        match (what, response) {
+            (Pending::Status, Response::Status(status)) => {
+                self.on_status(peer, status);
+            }
+            (Pending::Headers, Response::Headers(headers)) => {
+                if let Some(p) = self.peers.get_mut(&peer) {
+                    p.headers_pending = false;
+                }
+                if headers.len() > protocol::MAX_HEADERS {
+                    self.misbehaved(peer, "more headers than asked for");
+                    return;
+                }
+                if headers.is_empty() {
+                    return;
+                }
+                if let Some(p) = self.peers.get_mut(&peer) {
+                    p.headers_pending = true;
+                }
+                offer(&self.jobs, Job::Headers { peer, headers });
+            }
+            (Pending::Blocks(asked), Response::Blocks(blocks)) => {
+                if blocks.len() > asked.len() {
+                    self.misbehaved(peer, "more blocks than asked for");
+                    return;
+                }
+                let asked_set: HashSet<BlockHash> = asked.iter().copied().collect();
+                let mut got = HashSet::new();
+                for bytes in blocks {
+                    if bytes.len() < 96 {
+                        self.misbehaved(peer, "a block shorter than its header");
+                        return;
+                    }
+                    let hash = BlockHash(coinrs_core::hash::sha256(&bytes[..96]));
+                    if !asked_set.contains(&hash) {
+                        self.misbehaved(peer, "a block that was not asked for");
+                        return;
+                    }
+                    got.insert(hash);
+                    self.validating.insert(hash);
+                    if let Some(p) = self.peers.get_mut(&peer) {
+                        p.blocks_downloaded += 1;
+                    }
+                    if !offer(
+                        &self.jobs,
+                        Job::Block {
+                            peer,
+                            bytes,
+                            gossip: None,
+                        },
+                    ) {
+                        self.validating.remove(&hash);
+                    }
+                }
+                if let Some(p) = self.peers.get_mut(&peer) {
+                    for h in &asked {
+                        p.in_flight.remove(h);
+                        if !got.contains(h) {
+                            p.lacks.insert(*h);
+                        }
+                    }
+                }
+                for h in &asked {
+                    self.in_flight.remove(h);
+                }
+                self.schedule();
+            }
+            (Pending::Mempool, Response::Mempool(txids)) => {
+                if txids.len() > protocol::MAX_MEMPOOL_IDS {
+                    self.misbehaved(peer, "a mempool reply over the limit");
+                    return;
+                }
+                if !txids.is_empty() {
+                    offer(&self.jobs, Job::FilterTxids { peer, txids });
+                }
+            }
+            (Pending::Txs, Response::Txs(txs)) => {
+                for bytes in txs {
+                    offer(
+                        &self.jobs,
+                        Job::Tx {
+                            peer,
+                            bytes,
+                            gossip: None,
+                        },
+                    );
+                }
+            }
+            (_, Response::Refused(why)) => {
+                tracing::debug!(%peer, why, "request refused");
+            }
+            (_, other) => {
+                let kind = match other {
+                    Response::Status(_) => "status",
+                    Response::Headers(_) => "headers",
+                    Response::Blocks(_) => "blocks",
+                    Response::Mempool(_) => "mempool",
+                    Response::Txs(_) => "txs",
+                    Response::Refused(_) => "refused",
+                };
+                self.misbehaved(peer, &format!("answered with {kind} to another request"));
+            }
+        }
+    }
+
+    fn ask_headers(&mut self, peer: PeerId, locator: Vec<BlockHash>) {
+        let Some(p) = self.peers.get_mut(&peer) else {
+            return;
+        };
+        if p.headers_pending {
+            return;
+        }
+        p.headers_pending = true;
+        let mut locator = locator;
+        locator.truncate(protocol::MAX_LOCATOR);
+        self.request(
+            peer,
+            Request::GetHeaders {
+                locator,
+                stop: BlockHash([0; 32]),
+            },
+            Pending::Headers,
+        );
+    }
+
+    // ---- the worker's results ----
+
+    fn on_done(&mut self, d: Done) {
+        match d {
+            Done::Snapshot(s) => {
+                let tip_moved = s.status.tip != self.snapshot.status.tip;
+                self.snapshot = s;
+                self.judged.clear();
+                self.update_ibd();
+                if tip_moved {
+                    self.publish_shared();
+                }
+                self.schedule();
+            }
+            Done::PeerStatus { peer, locator } => {
+                if let Some(locator) = locator {
+                    self.ask_headers(peer, locator);
+                }
+            }
+            Done::Headers {
+                peer,
+                count,
+                verdict,
+                locator,
+            } => {
+                if let Some(p) = self.peers.get_mut(&peer) {
+                    p.headers_pending = false;
+                }
+                match verdict {
+                    HeadersVerdict::Accepted { last, new } => {
+                        tracing::debug!(%peer, count, new, %last, "headers accepted");
+                        if count == protocol::MAX_HEADERS {
+                            self.ask_headers(peer, locator);
+                        }
+                    }
+                    HeadersVerdict::Unconnected => {
+                        tracing::debug!(%peer, "headers did not connect: asking from our locator");
+                        self.ask_headers(peer, locator);
+                    }
+                    HeadersVerdict::Invalid(reason) => {
+                        self.misbehaved(peer, &format!("invalid header: {reason}"));
+                    }
+                    HeadersVerdict::Refused(reason) => {
+                        tracing::info!(%peer, reason, "headers refused (not the peer's fault)");
+                    }
+                    HeadersVerdict::Failed(e) => {
+                        tracing::error!(error = %e, "storage error while accepting headers");
+                    }
+                }
+            }
+            Done::Block {
+                peer,
+                verdict,
+                gossip,
+                hash,
+                height,
+            } => self.on_block_verdict(peer, verdict, gossip, hash, height),
+            Done::Tx {
+                peer,
+                verdict,
+                gossip,
+            } => {
+                let acceptance = match &verdict {
+                    TxVerdict::Accepted(_) => MessageAcceptance::Accept,
+                    TxVerdict::Known(_) | TxVerdict::Refused(_) => MessageAcceptance::Ignore,
+                    TxVerdict::Invalid(_) => MessageAcceptance::Reject,
+                };
+                if let Some(id) = gossip {
+                    self.swarm
+                        .behaviour_mut()
+                        .gossip
+                        .report_message_validation_result(&id, &peer, acceptance);
+                }
+                if let TxVerdict::Invalid(reason) = verdict {
+                    self.misbehaved(peer, &format!("invalid transaction: {reason}"));
+                }
+            }
+            Done::UnknownTxids { peer, txids } => {
+                for chunk in txids.chunks(MAX_TXS_PER_REQUEST) {
+                    self.request(peer, Request::GetTxs(chunk.to_vec()), Pending::Txs);
+                }
+            }
+            Done::Announce(hash, bytes) => {
+                if let Some(bytes) = bytes {
+                    let topic = self.blocks_topic.clone();
+                    match self.swarm.behaviour_mut().gossip.publish(topic, bytes) {
+                        Ok(_) => tracing::debug!(%hash, "block announced"),
+                        Err(e) => tracing::debug!(%hash, error = %e, "block not announced"),
+                    }
+                }
+            }
+        }
+    }
+
+    fn on_block_verdict(
+        &mut self,
+        peer: PeerId,
+        verdict: BlockVerdict,
+        gossip: Option<gossipsub::MessageId>,
+        hash: Option<BlockHash>,
+        height: Option<u64>,
+    ) {
+        if let Some(h) = hash {
+            self.validating.remove(&h);
+            self.judged.insert(h);
+            if matches!(
+                verdict,
+                BlockVerdict::Accepted { .. } | BlockVerdict::Known(_)
+            ) {
+                self.from_network.push_back(h);
+                if self.from_network.len() > 1024 {
+                    self.from_network.pop_front();
+                }
+            }
+        }
+        let acceptance = match &verdict {
+            BlockVerdict::Accepted { .. } => MessageAcceptance::Accept,
+            BlockVerdict::Invalid { honest: false, .. } => MessageAcceptance::Reject,
+            _ => MessageAcceptance::Ignore,
+        };
+        if let Some(id) = &gossip {
+            self.swarm
+                .behaviour_mut()
+                .gossip
+                .report_message_validation_result(id, &peer, acceptance);
+        }
+        match verdict {
+            BlockVerdict::Accepted { .. } => {
+                if let (Some(p), Some(h)) = (self.peers.get_mut(&peer), height) {
+                    p.best_block_height = Some(p.best_block_height.unwrap_or(0).max(h));
+                    p.best_header_height = Some(p.best_header_height.unwrap_or(0).max(h));
+                }
+            }
+            BlockVerdict::Orphan(_) => {
+                if let Some(p) = self.peers.get_mut(&peer)
+                    && let Some(h) = height
+                {
+                    p.best_header_height = Some(p.best_header_height.unwrap_or(0).max(h));
+                }
+                // Its parent is unknown: the peer is ahead; fetch the headers in between.
+                offer(
+                    &self.jobs,
+                    Job::PeerStatus {
+                        peer,
+                        status: Status {
+                            best_header: BlockHash([0xff; 32]),
+                            ..self.snapshot.status.clone()
+                        },
+                    },
+                );
+            }
+            BlockVerdict::Invalid { reason, honest } => {
+                if honest {
+                    tracing::info!(%peer, reason, "block refused (not the peer's fault)");
+                } else {
+                    self.misbehaved(peer, &format!("invalid block: {reason}"));
+                }
+            }
+            BlockVerdict::Failed(e) => {
+                tracing::error!(error = %e, "storage error while accepting a block");
+            }
+            BlockVerdict::Known(_) => {}
+        }
+    }
+
+    // ---- downloads ----
+
+    /// Hands out block requests for the missing blocks of the snapshot.
+    fn schedule(&mut self) {
+        let pending = self.in_flight.len() + self.validating.len();
+        if pending >= MAX_BLOCKS_PENDING {
+            return;
+        }
+        let mut budget = MAX_BLOCKS_PENDING - pending;
+        let mut batches: HashMap<PeerId, Vec<BlockHash>> = HashMap::new();
+        let missing = self.snapshot.missing.clone();
+        for (hash, height) in missing {
+            if budget == 0 {
+                break;
+            }
+            if self.in_flight.contains_key(&hash)
+                || self.validating.contains(&hash)
+                || self.judged.contains(&hash)
+            {
+                continue;
+            }
+            let choice = self
+                .peers
+                .iter()
+                .filter(|(_, p)| {
+                    p.status.is_some()
+                        && p.best_header_height.is_some_and(|h| h >= height)
+                        && !p.lacks.contains(&hash)
+                })
+                .map(|(id, p)| (p.in_flight.len() + batches.get(id).map_or(0, Vec::len), *id))
+                .filter(|(load, _)| *load < MAX_IN_FLIGHT_PER_PEER)
+                .min();
+            let Some((_, peer)) = choice else {
+                continue;
+            };
+            batches.entry(peer).or_default().push(hash);
+            budget -= 1;
+        }
+        for (peer, hashes) in batches {
+            for chunk in hashes.chunks(MAX_BLOCKS_PER_REQUEST) {
+                for h in chunk {
+                    self.in_flight.insert(*h, peer);
+                    if let Some(p) = self.peers.get_mut(&peer) {
+                        p.in_flight.insert(*h);
+                    }
+                }
+                self.request(
+                    peer,
+                    Request::GetBlocks(chunk.to_vec()),
+                    Pending::Blocks(chunk.to_vec()),
+                );
+            }
+        }
+    }
+
+    fn best_peer_height(&self) -> u64 {
+        self.peers
+            .values()
+            .filter_map(|p| p.best_block_height)
+            .max()
+            .unwrap_or(0)
+    }
+
+    fn update_ibd(&mut self) {
+        if self.ibd_done {
+            return;
+        }
+        let s = &self.snapshot.status;
+        let caught_up = s.height >= s.best_header_height && s.height >= self.best_peer_height();
+        let have_peer_status = self.peers.values().any(|p| p.status.is_some());
+        if caught_up && have_peer_status {
+            self.ibd_done = true;
+            tracing::info!(height = s.height, "initial block download finished");
+        }
+    }
+
+    fn log_progress(&mut self) {
+        if self.ibd_done || self.last_progress.elapsed() < PROGRESS_EVERY {
+            return;
+        }
+        let s = &self.snapshot.status;
+        let target = s.best_header_height.max(self.best_peer_height());
+        if target <= s.height {
+            return;
+        }
+        let secs = self.last_progress.elapsed().as_secs_f64();
+        let rate = (s.height.saturating_sub(self.progress_height)) as f64 / secs;
+        let left = target - s.height;
+        let eta = if rate > 0.0 {
+            format!("{:.0} s", left as f64 / rate)
+        } else {
+            "unknown".into()
+        };
+        tracing::info!(
+            height = s.height,
+            headers = s.best_header_height,
+            target,
+            percent = format!("{:.1}", 100.0 * s.height as f64 / target as f64),
+            rate = format!("{rate:.0} blocks/s"),
+            eta,
+            peers = self.peers.len(),
+            "sync progress"
+        );
+        self.last_progress = Instant::now();
+        self.progress_height = s.height;
+    }
+
+    // ---- gossip, identify, discovery ----
+
+    fn on_gossip(&mut self, event: gossipsub::Event) {
+        let gossipsub::Event::Message {
+            propagation_source,
+            message_id,
+            message,
+        } = event
+        else {
+            return;
+        };
+        let peer = propagation_source;
+        if let Some(p) = self.peers.get_mut(&peer) {
+            p.bytes_recv += message.data.len() as u64;
+        }
+        if message.topic == self.blocks_topic.hash() {
+            if message.data.len() >= 96 {
+                self.validating
+                    .insert(BlockHash(coinrs_core::hash::sha256(&message.data[..96])));
+            }
+            let job = Job::Block {
+                peer,
+                bytes: message.data,
+                gossip: Some(message_id.clone()),
+            };
+            if !offer(&self.jobs, job) {
+                self.swarm
+                    .behaviour_mut()
+                    .gossip
+                    .report_message_validation_result(
+                        &message_id,
+                        &peer,
+                        MessageAcceptance::Ignore,
+                    );
+            }
+        } else if message.topic == self.txs_topic.hash() {
+            let job = Job::Tx {
+                peer,
+                bytes: message.data,
+                gossip: Some(message_id.clone()),
+            };
+            if !offer(&self.jobs, job) {
+                self.swarm
+                    .behaviour_mut()
+                    .gossip
+                    .report_message_validation_result(
+                        &message_id,
+                        &peer,
+                        MessageAcceptance::Ignore,
+                    );
+            }
+        } else {
+            self.swarm
+                .behaviour_mut()
+                .gossip
+                .report_message_validation_result(&message_id, &peer, MessageAcceptance::Reject);
+        }
+    }
+
+    fn on_identify(&mut self, event: identify::Event) {
+        let identify::Event::Received { peer_id, info, .. } = event else {
+            return;
+        };
+        if info.protocol_version != protocol::identify_version(&self.genesis) {
+            self.other_chain(peer_id, "identify says another chain");
+            return;
+        }
+        if let Some(p) = self.peers.get_mut(&peer_id) {
+            p.agent = info.agent_version.clone();
+        }
+        for addr in info.listen_addrs {
+            if multiaddr_ip(&addr).is_some_and(|ip| ip.is_unspecified()) {
+                continue;
+            }
+            self.swarm.behaviour_mut().kad.add_address(&peer_id, addr);
+        }
+    }
+
+    fn on_kad(&mut self, event: kad::Event) {
+        match event {
+            kad::Event::RoutingUpdated {
+                peer, addresses, ..
+            } => {
+                self.discovered.insert(peer, addresses.into_vec());
+            }
+            kad::Event::OutboundQueryProgressed {
+                result: kad::QueryResult::GetClosestPeers(Ok(ok)),
+                ..
+            } => {
+                for info in ok.peers {
+                    if !info.addrs.is_empty() {
+                        self.discovered.insert(info.peer_id, info.addrs);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn on_mdns(&mut self, event: mdns::Event) {
+        if let mdns::Event::Discovered(list) = event {
+            for (peer, addr) in list {
+                self.discovered.entry(peer).or_default().push(addr.clone());
+                self.swarm.behaviour_mut().kad.add_address(&peer, addr);
+            }
+        }
+    }
+
+    fn on_swarm_event(&mut self, event: SwarmEvent<BehaviourEvent>) {
+        match event {
+            SwarmEvent::ConnectionEstablished {
+                peer_id,
+                connection_id,
+                endpoint,
+                num_established,
+                ..
+            } => self.on_connection(peer_id, connection_id, &endpoint, num_established.get()),
+            SwarmEvent::ConnectionClosed {
+                peer_id,
+                num_established,
+                ..
+            } => self.on_disconnected(peer_id, num_established),
+            SwarmEvent::OutgoingConnectionError { peer_id, error, .. } => {
+                if let Some(p) = peer_id {
+                    self.dialing.remove(&p);
+                }
+                tracing::debug!(peer = ?peer_id, %error, "dial failed");
+            }
+            SwarmEvent::NewListenAddr { address, .. } => {
+                tracing::info!(%address, "listening for peers");
+                let local = *self.swarm.local_peer_id();
+                self.listen_addrs.push(address.with(Protocol::P2p(local)));
+                self.publish_shared();
+            }
+            SwarmEvent::ExpiredListenAddr { address, .. } => {
+                self.listen_addrs.retain(|a| without_peer_id(a) != address);
+                self.publish_shared();
+            }
+            SwarmEvent::Behaviour(BehaviourEvent::Sync(e)) => self.on_sync_event(e),
+            SwarmEvent::Behaviour(BehaviourEvent::Gossip(e)) => self.on_gossip(e),
+            SwarmEvent::Behaviour(BehaviourEvent::Identify(e)) => self.on_identify(e),
+            SwarmEvent::Behaviour(BehaviourEvent::Kad(e)) => self.on_kad(e),
+            SwarmEvent::Behaviour(BehaviourEvent::Mdns(e)) => self.on_mdns(e),
+            SwarmEvent::Behaviour(BehaviourEvent::Ping(ping::Event { peer, result, .. })) => {
+                if let (Ok(rtt), Some(p)) = (result, self.peers.get_mut(&peer)) {
+                    p.ping = Some(rtt);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    // ---- commands ----
+
+    fn on_command(&mut self, cmd: Command) {
+        match cmd {
+            Command::TipChanged(tip) => {
+                offer(&self.jobs, Job::Refresh);
+                // Blocks from peers travel by gossip (forwarded after validation) or were
+                // downloaded during sync: only our own blocks are announced here.
+                if !self.from_network.contains(&tip) && !self.validating.contains(&tip) {
+                    offer(&self.jobs, Job::Announce(tip));
+                }
+            }
+            Command::AnnounceTx(bytes) => {
+                let topic = self.txs_topic.clone();
+                if let Err(e) = self.swarm.behaviour_mut().gossip.publish(topic, bytes) {
+                    tracing::debug!(error = %e, "transaction not announced");
+                }
+            }
+            Command::AddNode(addr, op, reply) => {
+                let plain = without_peer_id(&addr);
+                let known = self
+                    .addnodes
+                    .iter()
+                    .any(|a| without_peer_id(&a.addr) == plain);
+                let result = match op {
+                    AddNodeOp::Add if known => Err("Node already added".to_string()),
+                    AddNodeOp::Add => {
+                        self.addnodes.push(AddNode {
+                            addr: addr.clone(),
+                            peer: None,
+                            last_dial: None,
+                        });
+                        self.dial_addr(addr);
+                        Ok(())
+                    }
+                    AddNodeOp::Remove if !known => Err(
+                        "Node could not be removed. It has not been added previously.".to_string(),
+                    ),
+                    AddNodeOp::Remove => {
+                        self.addnodes.retain(|a| without_peer_id(&a.addr) != plain);
+                        Ok(())
+                    }
+                    AddNodeOp::OneTry => {
+                        self.dial_addr(addr);
+                        Ok(())
+                    }
+                };
+                let _ = reply.send(result);
+            }
+            Command::Disconnect(target, reply) => {
+                let peer = match target {
+                    DisconnectTarget::Id(n) => self
+                        .peers
+                        .iter()
+                        .find(|(_, p)| p.id == n)
+                        .map(|(id, _)| *id),
+                    DisconnectTarget::PeerId(id) => self.peers.contains_key(&id).then_some(id),
+                    DisconnectTarget::Addr(a) => {
+                        let a = without_peer_id(&a);
+                        self.peers
+                            .iter()
+                            .find(|(_, p)| {
+                                without_peer_id(&p.addr) == a
+                                    || (multiaddr_ip(&a).is_some()
+                                        && multiaddr_ip(&p.addr) == multiaddr_ip(&a)
+                                        && crate::config::multiaddr_port(&a)
+                                            == crate::config::multiaddr_port(&p.addr))
+                            })
+                            .map(|(id, _)| *id)
+                    }
+                };
+                let ok = peer.is_some_and(|p| self.swarm.disconnect_peer_id(p).is_ok());
+                let _ = reply.send(ok);
+            }
+            Command::SetBan {
+                subnet,
+                add,
+                until,
+                reply,
+            } => {
+                let now = unix_now();
+                let result = if add {
+                    if self.bans.ban(subnet, now, until, "manually added") {
+                        let victims: Vec<PeerId> = self
+                            .peers
+                            .iter()
+                            .filter(|(_, p)| {
+                                multiaddr_ip(&p.addr).is_some_and(|ip| subnet.contains(&ip))
+                            })
+                            .map(|(id, _)| *id)
+                            .collect();
+                        for v in victims {
+                            let _ = self.swarm.disconnect_peer_id(v);
+                        }
+                        Ok(())
+                    } else {
+                        Err("Error: IP/Subnet already banned".to_string())
+                    }
+                } else if self.bans.unban(&subnet) {
+                    Ok(())
+                } else {
+                    Err("Error: Unban failed. Requested address/subnet was not previously manually banned.".to_string())
+                };
+                let _ = reply.send(result);
+            }
+            Command::ListBanned(reply) => {
+                let _ = reply.send(self.bans.list(unix_now()));
+            }
+            Command::ClearBanned(reply) => {
+                self.bans.clear();
+                self.banned_ids.clear();
+                let _ = reply.send(());
+            }
+        }
+    }
+
+    fn dial_addr(&mut self, addr: Multiaddr) {
+        if multiaddr_ip(&addr).is_some_and(|ip| self.bans.is_banned(&ip, unix_now())) {
+            return;
+        }
+        let opts = match addr.iter().find_map(|p| match p {
+            Protocol::P2p(id) => Some(id),
+            _ => None,
+        }) {
+            Some(id) => DialOpts::peer_id(id).addresses(vec![addr.clone()]).build(),
+            None => DialOpts::unknown_peer_id().address(addr.clone()).build(),
+        };
+        if let Err(e) = self.swarm.dial(opts) {
+            tracing::debug!(%addr, error = %e, "cannot dial");
+        }
+    }
+
+    fn dial_peer(&mut self, peer: PeerId, addrs: Vec<Multiaddr>) {
+        if peer == *self.swarm.local_peer_id()
+            || self.peers.contains_key(&peer)
+            || self
+                .dialing
+                .get(&peer)
+                .is_some_and(|t| t.elapsed() < Duration::from_secs(30))
+        {
+            return;
+        }
+        let now = unix_now();
+        let addrs: Vec<Multiaddr> = addrs
+            .into_iter()
+            .filter(|a| !multiaddr_ip(a).is_some_and(|ip| self.bans.is_banned(&ip, now)))
+            .collect();
+        if addrs.is_empty() {
+            return;
+        }
+        self.dialing.insert(peer, Instant::now());
+        let opts = DialOpts::peer_id(peer).addresses(addrs).build();
+        if let Err(e) = self.swarm.dial(opts) {
+            tracing::debug!(%peer, error = %e, "cannot dial");
+        }
+    }
+
+    fn outbound_count(&self) -> usize {
+        self.peers.values().filter(|p| !p.inbound).count()
+    }
+
+    fn on_tick(&mut self) {
+        // Peers we were told to keep.
+        let redial: Vec<Multiaddr> = self
+            .addnodes
+            .iter_mut()
+            .filter(|a| {
+                a.peer.is_none()
+                    && a.last_dial
+                        .is_none_or(|t| t.elapsed() >= Duration::from_secs(5))
+            })
+            .map(|a| {
+                a.last_dial = Some(Instant::now());
+                a.addr.clone()
+            })
+            .collect();
+        for a in redial {
+            self.dial_addr(a);
+        }
+        if self.cfg.connect_only.is_empty() {
+            // Discovery: a random walk now and then, then dial what was found.
+            if self.cfg.dht
+                && !self.peers.is_empty()
+                && self.last_walk.is_none_or(|t| t.elapsed() >= WALK_EVERY)
+            {
+                self.last_walk = Some(Instant::now());
+                self.swarm
+                    .behaviour_mut()
+                    .kad
+                    .get_closest_peers(PeerId::random());
+            }
+            let want = self
+                .cfg
+                .target_outbound
+                .saturating_sub(self.outbound_count());
+            if want > 0 {
+                let mut candidates: Vec<(PeerId, Vec<Multiaddr>)> = Vec::new();
+                if self.cfg.dht || self.cfg.mdns {
+                    candidates.extend(self.discovered.iter().map(|(k, v)| (*k, v.clone())));
+                }
+                candidates.extend(self.book.candidates());
+                for (peer, addrs) in candidates.into_iter().take(want * 4) {
+                    self.dial_peer(peer, addrs);
+                }
+            }
+        }
+        // Ask peers for their status again now and then.
+        if self.last_status_round.elapsed() >= STATUS_EVERY {
+            self.last_status_round = Instant::now();
+            let status = self.snapshot.status.clone();
+            let peers: Vec<PeerId> = self.peers.keys().copied().collect();
+            for p in peers {
+                self.request(p, Request::Status(status.clone()), Pending::Status);
+            }
+            self.book.save();
+        }
+        self.update_ibd();
+        self.log_progress();
+        self.schedule();
+        self.publish_shared();
+    }
+
+    fn publish_shared(&mut self) {
+        let peers = self
+            .peers
+            .iter()
+            .map(|(id, p)| PeerInfo {
+                id: p.id,
+                peer_id: *id,
+                addr: p.addr.clone(),
+                inbound: p.inbound,
+                relayed: p.relayed,
+                conntime: p.conntime,
+                ping_micros: p.ping.map(|d| d.as_micros() as u64),
+                bytes_sent: p.bytes_sent,
+                bytes_recv: p.bytes_recv,
+                synced_headers: p.best_header_height.map_or(-1, |h| h as i64),
+                synced_blocks: p.best_block_height.map_or(-1, |h| h as i64),
+                blocks_downloaded: p.blocks_downloaded,
+                blocks_in_flight: p.in_flight.len(),
+                agent: p.agent.clone(),
+                addnode: p.addnode,
+            })
+            .collect::<Vec<_>>();
+        let sync = SyncProgress {
+            initial_download: !self.ibd_done,
+            best_peer_height: self.best_peer_height(),
+        };
+        let mut shared = self.shared.write().unwrap_or_else(|p| p.into_inner());
+        let mut peers = peers;
+        peers.sort_by_key(|p| p.id);
+        shared.peers = peers;
+        shared.listen_addrs = self.listen_addrs.clone();
+        shared.sync = sync;
+    }
+}

@@ -1,0 +1,299 @@
+//! The node as the network sees it: [`coinrs_net::Backend`] over the shared chain and
+//! mempool. Blocks and transactions from peers go through the same paths as `submitblock`
+//! and `sendrawtransaction`, and the mempool follows the chain after each block.
+//!
+//! Which refusals count against a peer: every consensus failure of a block or header except
+//! those an honest node can meet (`time-too-new`: clocks differ; `bad-prevblk` or a known
+//! invalid block: a branch this node invalidated by hand); for transactions, only bytes that
+//! do not decode and rules that no honest node relays (missing inputs, conflicts, fees,
+//! maturity and finality depend on the tip and are not the peer's fault).
+
+use coinrs_chain::{BlockOutcome, Chain, ChainError};
+use coinrs_core::block::BlockHeader;
+use coinrs_core::encode::decode;
+use coinrs_core::{BlockHash, OutPoint, RejectReason, Transaction, Txid};
+use coinrs_mempool::MempoolReject;
+use coinrs_net::protocol::Status;
+use coinrs_net::{Backend, BlockVerdict, HeadersVerdict, TxVerdict};
+
+use crate::context::{NodeContext, now};
+
+/// The most-work header that is not known invalid, and its height.
+pub fn best_header(chain: &Chain) -> (BlockHash, u64) {
+    let tip = chain.tip();
+    let mut best = (tip, chain.height());
+    let mut best_work = chain.entry(&tip).map(|e| e.chainwork).unwrap_or_default();
+    for t in chain.chain_tips() {
+        if t.status == coinrs_chain::TipStatus::Invalid {
+            continue;
+        }
+        if let Some(e) = chain.entry(&t.hash)
+            && e.chainwork > best_work
+        {
+            best_work = e.chainwork;
+            best = (t.hash, t.height);
+        }
+    }
+    best
+}
+
+/// The ancestor of `hash` at `height` (which must not be above it).
+fn ancestor(chain: &Chain, mut hash: BlockHash, height: u64) -> Option<BlockHash> {
+    loop {
+        let e = chain.entry(&hash)?;
+        let h = e.header.height;
+        if h == height {
+            return Some(hash);
+        }
+        if chain.is_active(&hash) {
+            return chain.hash_at(height);
+        }
+        hash = e.header.prev_hash;
+    }
+}
+
+fn honest_block_reason(r: RejectReason) -> bool {
+    matches!(r, RejectReason::TimeTooNew | RejectReason::BadPrevblk)
+}
+
+fn honest_tx_reason(r: &MempoolReject) -> bool {
+    match r {
+        MempoolReject::Consensus(reason) => matches!(
+            reason,
+            RejectReason::BadTxnsInputsMissingOrSpent
+                | RejectReason::BadTxnsPrematureSpendOfCoinbase
+                | RejectReason::BadTxnsNonFinal
+        ),
+        _ => true,
+    }
+}
+
+impl Backend for NodeContext {
+    fn status(&self) -> Status {
+        let chain = self.chain();
+        let tip = chain.tip();
+        let (best, best_height) = best_header(&chain);
+        Status {
+            params_digest: self.params.digest(),
+            genesis: chain.hash_at(0).unwrap_or_default(),
+            tip,
+            height: chain.height(),
+            chainwork: chain
+                .entry(&tip)
+                .map(|e| e.chainwork.to_be_bytes::<32>())
+                .unwrap_or([0; 32]),
+            best_header: best,
+            best_header_height: best_height,
+        }
+    }
+
+    fn locator(&self) -> Vec<BlockHash> {
+        let chain = self.chain();
+        let (mut hash, mut height) = best_header(&chain);
+        let mut out = Vec::new();
+        let mut step = 1u64;
+        loop {
+            out.push(hash);
+            if height == 0 {
+                break;
+            }
+            let next = height.saturating_sub(step);
+            match ancestor(&chain, hash, next) {
+                Some(h) => (hash, height) = (h, next),
+                None => break,
+            }
+            if out.len() >= 10 {
+                step = step.saturating_mul(2);
+            }
+        }
+        out
+    }
+
+    fn headers_after(
+        &self,
+        locator: &[BlockHash],
+        stop: &BlockHash,
+        max: usize,
+    ) -> Vec<BlockHeader> {
+        let chain = self.chain();
+        let start = locator
+            .iter()
+            .find(|h| chain.is_active(h))
+            .and_then(|h| chain.entry(h))
+            .map_or(1, |e| e.header.height + 1);
+        let mut out = Vec::new();
+        let mut height = start;
+        while out.len() < max && height <= chain.height() {
+            let Some(hash) = chain.hash_at(height) else {
+                break;
+            };
+            let Some(e) = chain.entry(&hash) else {
+                break;
+            };
+            out.push(e.header);
+            if hash == *stop {
+                break;
+            }
+            height += 1;
+        }
+        out
+    }
+
+    fn block_bytes(&self, hash: &BlockHash) -> Option<Vec<u8>> {
+        self.chain().block(hash).ok().flatten().map(|b| b.encode())
+    }
+
+    fn has_block(&self, hash: &BlockHash) -> bool {
+        self.chain()
+            .entry(hash)
+            .is_some_and(|e| e.has_data || e.validity.is_invalid())
+    }
+
+    fn has_header(&self, hash: &BlockHash) -> bool {
+        self.chain().entry(hash).is_some()
+    }
+
+    fn accept_headers(&self, headers: &[BlockHeader]) -> HeadersVerdict {
+        let Some(first) = headers.first() else {
+            return HeadersVerdict::Accepted {
+                last: BlockHash::default(),
+                new: 0,
+            };
+        };
+        for pair in headers.windows(2) {
+            if pair[1].prev_hash != pair[0].hash() {
+                return HeadersVerdict::Invalid("headers do not link".into());
+            }
+        }
+        let mut chain = self.chain();
+        if chain.entry(&first.prev_hash).is_none() {
+            return HeadersVerdict::Unconnected;
+        }
+        let mut new = 0;
+        let mut last = BlockHash::default();
+        for h in headers {
+            let known = chain.entry(&h.hash()).is_some();
+            match chain.accept_header(h, now()) {
+                Ok(hash) => {
+                    last = hash;
+                    new += usize::from(!known);
+                }
+                Err(ChainError::Rejected(r)) if honest_block_reason(r) => {
+                    return HeadersVerdict::Refused(r.to_string());
+                }
+                Err(ChainError::Rejected(r)) => return HeadersVerdict::Invalid(r.to_string()),
+                Err(e) => return HeadersVerdict::Failed(e.to_string()),
+            }
+        }
+        HeadersVerdict::Accepted { last, new }
+    }
+
+    fn accept_block(&self, bytes: &[u8]) -> BlockVerdict {
+        if bytes.len() < BlockHeader::SIZE {
+            return BlockVerdict::Invalid {
+                reason: "block shorter than a header".into(),
+                honest: false,
+            };
+        }
+        let hash = BlockHash(coinrs_core::hash::sha256(&bytes[..BlockHeader::SIZE]));
+        let mut chain = self.chain();
+        let before = chain.tip();
+        let result = chain.accept_block(bytes, now());
+        self.sync_mempool(&mut chain);
+        match result {
+            Ok(BlockOutcome::Active) | Ok(BlockOutcome::SideBranch) => BlockVerdict::Accepted {
+                hash,
+                tip_changed: chain.tip() != before,
+            },
+            Ok(BlockOutcome::Orphan) => BlockVerdict::Orphan(hash),
+            Ok(BlockOutcome::Duplicate) | Ok(BlockOutcome::DuplicateInconclusive) => {
+                BlockVerdict::Known(hash)
+            }
+            Ok(BlockOutcome::DuplicateInvalid) => BlockVerdict::Invalid {
+                reason: "duplicate-invalid".into(),
+                honest: true,
+            },
+            Err(ChainError::Rejected(RejectReason::PrevBlkNotFound)) => BlockVerdict::Orphan(hash),
+            Err(ChainError::Rejected(r)) => BlockVerdict::Invalid {
+                reason: r.to_string(),
+                honest: honest_block_reason(r),
+            },
+            Err(e) => BlockVerdict::Failed(e.to_string()),
+        }
+    }
+
+    fn missing_blocks(&self, max: usize) -> Vec<(BlockHash, u64)> {
+        let chain = self.chain();
+        let (mut hash, _) = best_header(&chain);
+        let mut path = Vec::new();
+        while !chain.is_active(&hash) {
+            let Some(e) = chain.entry(&hash) else {
+                break;
+            };
+            if !e.has_data {
+                path.push((hash, e.header.height));
+            }
+            hash = e.header.prev_hash;
+        }
+        path.reverse();
+        path.truncate(max);
+        path
+    }
+
+    fn accept_tx(&self, bytes: &[u8]) -> TxVerdict {
+        let tx: Transaction = match decode(bytes) {
+            Ok(t) => t,
+            Err(e) => return TxVerdict::Invalid(format!("transaction does not decode: {e}")),
+        };
+        let txid = tx.txid();
+        let chain = self.chain();
+        let mut pool = self.mempool();
+        if pool.contains(&txid) {
+            return TxVerdict::Known(txid);
+        }
+        let Ok(snapshot) = chain.utxo_snapshot() else {
+            return TxVerdict::Refused("cannot read the unspent outputs".into());
+        };
+        if (0..tx.outputs.len() as u32).any(|vout| {
+            coinrs_core::validation::UtxoView::coin(&snapshot, &OutPoint { txid, vout }).is_some()
+        }) {
+            return TxVerdict::Known(txid);
+        }
+        let result = pool.accept(
+            tx,
+            chain.height(),
+            self.params.coinbase_maturity,
+            &snapshot,
+            now(),
+        );
+        if let Some(e) = snapshot.error() {
+            return TxVerdict::Refused(format!("storage error: {e}"));
+        }
+        match result {
+            Ok(_) => TxVerdict::Accepted(txid),
+            Err(MempoolReject::AlreadyInMempool) => TxVerdict::Known(txid),
+            Err(r) if honest_tx_reason(&r) => TxVerdict::Refused(r.to_string()),
+            Err(r) => TxVerdict::Invalid(r.to_string()),
+        }
+    }
+
+    fn mempool_txids(&self, max: usize) -> Vec<Txid> {
+        let pool = self.mempool();
+        pool.entries()
+            .into_iter()
+            .take(max)
+            .map(|e| e.txid)
+            .collect()
+    }
+
+    fn has_tx(&self, txid: &Txid) -> bool {
+        if self.mempool().contains(txid) {
+            return true;
+        }
+        self.chain().tx_location(txid).ok().flatten().is_some()
+    }
+
+    fn tx_bytes(&self, txid: &Txid) -> Option<Vec<u8>> {
+        self.mempool().get(txid).map(|e| e.tx.encode())
+    }
+}

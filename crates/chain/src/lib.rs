@@ -19,7 +19,10 @@ pub mod index;
 pub mod orphans;
 mod state;
 pub mod store;
+mod utxo;
 pub mod verify;
 
 pub use error::ChainError;
-pub use state::{BlockOutcome, Chain, ChainEvent, ChainOptions, ChainTip, TipStatus, UtxoStats};
+pub use state::{
+    BlockOutcome, Chain, ChainEvent, ChainOptions, ChainTip, TipStatus, UtxoSnapshot, UtxoStats,
+};

@@ -5,11 +5,17 @@
 //! Every connect and every disconnect is one redb write transaction that also moves the tip,
 //! so the stored state is always a consistent tip whatever is killed when. The in-memory
 //! index mirrors the store and is only changed after a commit succeeded.
+//!
+//! The unspent outputs are the exception: a connect changes the in-memory cache of
+//! [`crate::utxo`], which is written to redb together with the "utxo best block" marker in one
+//! transaction when it outgrows its budget, before any disconnect, when it is old, and at
+//! close. After a crash the stored blocks between that marker and the tip are rolled forward
+//! at open.
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::path::Path;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use coinrs_core::block::{Block, BlockHeader};
 use coinrs_core::encode::decode;
@@ -22,21 +28,27 @@ use coinrs_core::validation::{
 use coinrs_core::{BlockHash, Hash, OutPoint, RejectReason, Txid};
 use redb::{Durability, ReadableDatabase, ReadableTable, ReadableTableMetadata, WriteTransaction};
 use ruint::aliases::U256;
-use sha2::{Digest, Sha256};
 
 use crate::error::{ChainError, Result};
 use crate::index::{Failure, IndexEntry, Validity};
 use crate::orphans::{DEFAULT_MAX_ORPHAN_BYTES, DEFAULT_MAX_ORPHANS, OrphanPool};
 use crate::store::{
-    ACTIVE, At, INDEX, KEY_TIP, META, Store, TXINDEX, UNDO, UTXO, decode_coin, decode_undo,
-    encode_coin, encode_undo, outpoint_key, storage_error,
+    ACTIVE, At, INDEX, KEY_SCHEMA, KEY_TIP, KEY_UTXO_BEST, META, SCHEMA_VERSION, Store, TXINDEX,
+    UNDO, UTXO, decode_coin, decode_undo, encode_coin, encode_undo, outpoint_key, storage_error,
 };
+use crate::utxo::{CachedView, MergeError, StatsHasher, UtxoCache, merged_stats};
 use crate::verify::ParallelVerifier;
+
+/// [`Chain::flush`] writes the unspent-output cache when its oldest change is this old, so
+/// that the roll-forward after a crash stays short on a node that never fills its budget.
+const UTXO_FLUSH_AGE: Duration = Duration::from_secs(600);
 
 /// How the chain state is opened.
 #[derive(Clone, Debug)]
 pub struct ChainOptions {
-    /// Memory for redb's cache and for changes not yet flushed (`--dbcache`), in bytes.
+    /// Memory for the unspent-output cache (half), redb's caches (a quarter for the chain
+    /// state, an eighth for the block file) and changes not yet made durable (`--dbcache`), in
+    /// bytes.
     pub cache_bytes: usize,
     /// Rebuild the chain state from the stored blocks (`--reindex`).
     pub reindex: bool,
@@ -140,21 +152,36 @@ pub struct UtxoStats {
 type CandidateKey = (Reverse<U256>, u64, BlockHash);
 
 /// The chain state of one chain folder.
+///
+/// The in-memory index is one entry per known block and little else: a block is *complete*
+/// when it and all its ancestors have data, which is every block with data except the few
+/// in `incomplete` (blocks received before an ancestor, in headers-first order). Candidates
+/// for the best tip are only the complete, not invalid blocks with at least the tip's work
+/// (Bitcoin Core's `setBlockIndexCandidates`); after the tip loses work (a disconnect) or
+/// failure marks are cleared, the set is rebuilt from the index.
 #[derive(Debug)]
 pub struct Chain {
     params: ChainParams,
     store: Store,
     index: HashMap<BlockHash, IndexEntry>,
-    children: HashMap<BlockHash, Vec<BlockHash>>,
-    /// Blocks with data whose ancestors all have data.
-    complete: HashSet<BlockHash>,
-    /// Complete blocks that are not invalid: the first is the best chain's tip.
+    /// Blocks with data of which an ancestor has no data.
+    incomplete: HashSet<BlockHash>,
+    /// The blocks of `incomplete` by parent: they become complete with it.
+    unlinked: HashMap<BlockHash, Vec<BlockHash>>,
+    /// Complete blocks that are not invalid and have at least the tip's work (possibly some
+    /// with less, until pruned): the first is the best chain's tip.
     candidates: BTreeSet<CandidateKey>,
+    /// `candidates` must be rebuilt from the index before it is used.
+    candidates_stale: bool,
     active: Vec<BlockHash>,
     orphans: OrphanPool,
     next_seq: u64,
     dirty_bytes: usize,
     cache_bytes: usize,
+    /// Changes of the unspent outputs after `utxo_best`.
+    utxo: UtxoCache,
+    /// The block of the active chain the stored `utxo` table reflects.
+    utxo_best: BlockHash,
     events: Vec<ChainEvent>,
 }
 
@@ -170,80 +197,47 @@ impl SigVerifier for Collect {
     }
 }
 
-/// Unspent outputs seen through an open write transaction. The validation trait cannot fail,
-/// so a storage error is kept here and checked after validation: a block is never marked
-/// invalid because the disk failed.
-struct TxnUtxos<'t> {
-    table: &'t redb::Table<'t, [u8; 36], [u8; 49]>,
-    error: std::cell::RefCell<Option<redb::Error>>,
-}
-
-impl UtxoView for TxnUtxos<'_> {
-    fn coin(&self, outpoint: &OutPoint) -> Option<Coin> {
-        match self.table.get(outpoint_key(outpoint)) {
-            Ok(Some(v)) => match decode_coin(&v.value()) {
-                Some(c) => Some(c),
-                None => {
-                    *self.error.borrow_mut() =
-                        Some(redb::Error::Corrupted("malformed unspent output".into()));
-                    None
-                }
-            },
-            Ok(None) => None,
-            Err(e) => {
-                *self.error.borrow_mut() = Some(e.into());
-                None
-            }
-        }
-    }
-}
-
-/// A consistent read-only view of the unspent outputs at the moment it was taken (a redb
-/// read transaction), for checks that make many lookups (the mempool). A storage error is
+/// A consistent read-only view of the unspent outputs of the active chain as they are while
+/// it lives: the chain's cache over a redb read transaction (the borrow of the chain keeps
+/// both from changing), for checks that make many lookups (the mempool). A storage error is
 /// remembered and reported by [`UtxoSnapshot::error`] instead of passing for a missing coin.
-pub struct UtxoSnapshot {
+pub struct UtxoSnapshot<'c> {
+    cache: &'c UtxoCache,
     table: redb::ReadOnlyTable<[u8; 36], [u8; 49]>,
     error: std::cell::RefCell<Option<String>>,
 }
 
-impl std::fmt::Debug for UtxoSnapshot {
+impl std::fmt::Debug for UtxoSnapshot<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("UtxoSnapshot")
     }
 }
 
-impl UtxoSnapshot {
+impl UtxoSnapshot<'_> {
     /// The first storage error met by a lookup, if any.
     pub fn error(&self) -> Option<String> {
         self.error.borrow().clone()
     }
 }
 
-impl UtxoView for UtxoSnapshot {
+impl UtxoView for UtxoSnapshot<'_> {
     fn coin(&self, outpoint: &OutPoint) -> Option<Coin> {
-        match self.table.get(outpoint_key(outpoint)) {
-            Ok(Some(v)) => {
-                let coin = decode_coin(&v.value());
-                if coin.is_none() {
-                    *self.error.borrow_mut() = Some("malformed unspent output".into());
-                }
-                coin
-            }
-            Ok(None) => None,
-            Err(e) => {
-                *self.error.borrow_mut() = Some(e.to_string());
-                None
-            }
+        let view = CachedView::new(self.cache, &self.table);
+        let coin = view.coin(outpoint);
+        if let Some(e) = view.error.into_inner() {
+            *self.error.borrow_mut() = Some(e.to_string());
         }
+        coin
     }
 }
 
 impl Chain {
     /// A read-only view of the unspent outputs of the active chain as they are now.
-    pub fn utxo_snapshot(&self) -> Result<UtxoSnapshot> {
+    pub fn utxo_snapshot(&self) -> Result<UtxoSnapshot<'_>> {
         let p = &self.store.state_path;
         let r = self.store.state.begin_read().at(p)?;
         Ok(UtxoSnapshot {
+            cache: &self.utxo,
             table: r.open_table(UTXO).at(p)?,
             error: std::cell::RefCell::new(None),
         })
@@ -254,20 +248,28 @@ impl Chain {
     /// the stored blocks with `options.reindex`. `now` is the clock (Unix seconds), used for
     /// `time-too-new` while reindexing.
     pub fn open(dir: &Path, params: ChainParams, options: &ChainOptions, now: u64) -> Result<Self> {
-        let (store, created) =
-            Store::open(dir, &params.digest(), options.cache_bytes, options.reindex)?;
+        let (store, created) = Store::open(
+            dir,
+            &params.digest(),
+            options.cache_bytes / 4,
+            options.reindex,
+        )?;
+        let genesis = params.genesis().hash();
         let mut chain = Chain {
             params,
             store,
             index: HashMap::new(),
-            children: HashMap::new(),
-            complete: HashSet::new(),
+            incomplete: HashSet::new(),
+            unlinked: HashMap::new(),
             candidates: BTreeSet::new(),
+            candidates_stale: false,
             active: Vec::new(),
             orphans: OrphanPool::new(options.max_orphans, options.max_orphan_bytes),
             next_seq: 1,
             dirty_bytes: 0,
             cache_bytes: options.cache_bytes,
+            utxo: UtxoCache::new(options.cache_bytes / 2),
+            utxo_best: genesis,
             events: Vec::new(),
         };
         if created {
@@ -277,6 +279,7 @@ impl Chain {
             }
         } else {
             chain.load()?;
+            chain.roll_forward()?;
             // A crash in the middle of a reorganisation leaves a consistent tip that may not be
             // the best one: finish the job.
             chain.activate_best_chain()?;
@@ -326,6 +329,7 @@ impl Chain {
             active.insert(0, hash.0).at(&p)?;
             let mut meta = w.open_table(META).at(&p)?;
             meta.insert(KEY_TIP, hash.0.as_slice()).at(&p)?;
+            meta.insert(KEY_UTXO_BEST, hash.0.as_slice()).at(&p)?;
             // Create the other tables so that readers find them.
             w.open_table(UTXO).at(&p)?;
             w.open_table(UNDO).at(&p)?;
@@ -333,8 +337,9 @@ impl Chain {
         }
         w.commit().at(&p)?;
         self.store.flush()?;
-        self.insert_entry_in_memory(hash, entry);
         self.active.push(hash);
+        self.utxo_best = hash;
+        self.insert_entry_in_memory(hash, entry);
         Ok(())
     }
 
@@ -342,18 +347,24 @@ impl Chain {
         let p = self.store.state_path.clone();
         let r = self.store.state.begin_read().at(&p)?;
         let index = r.open_table(INDEX).at(&p)?;
-        let mut entries = Vec::with_capacity(index.len().at(&p)? as usize);
+        let count = index.len().at(&p)? as usize;
+        self.index.reserve(count);
+        // (height, hash) of every entry, to derive completeness parents first.
+        let mut by_height = Vec::with_capacity(count);
         for item in index.iter().at(&p)? {
             let (k, v) = item.at(&p)?;
             let entry = IndexEntry::decode(v.value())
                 .map_err(|e| self.corrupt(format!("block index entry: {e}")))?;
-            if entry.hash().0 != k.value() {
+            let hash = BlockHash(k.value());
+            if entry.hash() != hash {
                 return Err(self.corrupt("block index entry under the wrong hash"));
             }
-            entries.push(entry);
+            self.next_seq = self.next_seq.max(entry.seq + 1);
+            by_height.push((entry.height(), hash));
+            self.index.insert(hash, entry);
         }
         let active_table = r.open_table(ACTIVE).at(&p)?;
-        let mut active = Vec::new();
+        let mut active = Vec::with_capacity(active_table.len().at(&p)? as usize);
         for (height, item) in active_table.iter().at(&p)?.enumerate() {
             let (k, v) = item.at(&p)?;
             if k.value() != height as u64 {
@@ -363,17 +374,12 @@ impl Chain {
         }
         let meta = r.open_table(META).at(&p)?;
         let tip = meta.get(KEY_TIP).at(&p)?.map(|v| v.value().to_vec());
+        let utxo_best = meta.get(KEY_UTXO_BEST).at(&p)?.map(|v| v.value().to_vec());
         drop((index, active_table, meta, r));
 
-        // Parents before children, so that `complete` can be derived in one pass.
-        entries.sort_by_key(|e| e.height());
         let genesis = self.params.genesis().hash();
-        if entries.first().map(IndexEntry::hash) != Some(genesis) {
+        if self.index.get(&genesis).is_none_or(|e| e.height() != 0) {
             return Err(self.corrupt("the block index does not start at this chain's genesis"));
-        }
-        for entry in entries {
-            self.next_seq = self.next_seq.max(entry.seq + 1);
-            self.insert_entry_in_memory(entry.hash(), entry);
         }
         if active.first() != Some(&genesis)
             || tip.as_deref() != active.last().map(|h| h.0.as_slice())
@@ -394,43 +400,238 @@ impl Chain {
             }
         }
         self.active = active;
+        self.utxo_best = match utxo_best {
+            Some(bytes) => BlockHash(
+                bytes
+                    .as_slice()
+                    .try_into()
+                    .map_err(|_| self.corrupt("malformed utxo best block"))?,
+            ),
+            // Schema 1 wrote the unspent outputs with every block: they reflect the tip.
+            None if self.store.state_schema < 2 => self.upgrade_schema_1()?,
+            None => return Err(self.corrupt("no utxo best block")),
+        };
+
+        // Parents before children: a block with data is complete when its parent is.
+        by_height.sort_unstable();
+        let tip_work = self.index[&self.tip()].chainwork;
+        for (height, hash) in by_height {
+            let e = &self.index[&hash];
+            if !e.has_data {
+                continue;
+            }
+            let parent = e.header.prev_hash;
+            if height == 0 || self.is_complete(&parent) {
+                if !e.validity.is_invalid() && e.chainwork >= tip_work {
+                    self.candidates.insert((Reverse(e.chainwork), e.seq, hash));
+                }
+            } else {
+                self.incomplete.insert(hash);
+                self.unlinked.entry(parent).or_default().push(hash);
+            }
+        }
         tracing::info!(height = self.height(), tip = %self.tip(), blocks = self.index.len(), "chain state loaded");
         Ok(())
     }
 
-    /// Adds an entry to the in-memory index, its parent's children, and (when it and its
-    /// ancestors have data) the candidates.
-    fn insert_entry_in_memory(&mut self, hash: BlockHash, entry: IndexEntry) {
-        let parent = entry.header.prev_hash;
-        let is_genesis = entry.height() == 0;
-        if !is_genesis && !self.index.contains_key(&hash) {
-            self.children.entry(parent).or_default().push(hash);
+    /// A schema-1 store kept its unspent outputs at the tip: records that, and the new schema.
+    fn upgrade_schema_1(&mut self) -> Result<BlockHash> {
+        let p = self.store.state_path.clone();
+        let tip = self.tip();
+        let w = self.begin_state_write()?;
+        {
+            let mut meta = w.open_table(META).at(&p)?;
+            meta.insert(KEY_UTXO_BEST, tip.0.as_slice()).at(&p)?;
+            meta.insert(KEY_SCHEMA, SCHEMA_VERSION.to_le_bytes().as_slice())
+                .at(&p)?;
         }
-        let complete = entry.has_data && (is_genesis || self.complete.contains(&parent));
+        w.commit().at(&p)?;
+        self.store.flush()?;
+        self.store.state_schema = SCHEMA_VERSION;
+        tracing::info!(
+            file = %p.display(),
+            "chain state upgraded to schema {SCHEMA_VERSION}"
+        );
+        Ok(tip)
+    }
+
+    /// Brings the unspent outputs from the utxo best block to the tip after a crash lost the
+    /// cache: the active blocks after it are applied again (they were validated when first
+    /// connected), then written.
+    fn roll_forward(&mut self) -> Result<()> {
+        if self.utxo_best == self.tip() {
+            return Ok(());
+        }
+        let from = match self.index.get(&self.utxo_best) {
+            Some(e) if self.is_active(&self.utxo_best) => e.height(),
+            _ => {
+                return Err(self.corrupt(format!(
+                    "the unspent outputs reflect block {}, which is not on the active chain",
+                    self.utxo_best
+                )));
+            }
+        };
+        let to = self.height();
+        tracing::info!(
+            from = from,
+            to = to,
+            "rolling the unspent outputs forward to the tip"
+        );
+        let started = Instant::now();
+        let mut last_report = Instant::now();
+        for height in from + 1..=to {
+            let hash = self.active[height as usize];
+            let block = self.read_stored_block(&hash)?;
+            let additional = block
+                .transactions
+                .iter()
+                .map(|t| t.inputs.len() + t.outputs.len())
+                .sum();
+            if self.utxo.needs_flush_for(additional) {
+                self.flush_utxo(self.active[height as usize - 1])?;
+            }
+            for (i, tx) in block.transactions.iter().enumerate() {
+                if i > 0 {
+                    for input in &tx.inputs {
+                        self.utxo.spend(input.prevout);
+                    }
+                }
+                let txid = tx.txid();
+                for (vout, output) in tx.outputs.iter().enumerate() {
+                    self.utxo.add(
+                        OutPoint {
+                            txid,
+                            vout: vout as u32,
+                        },
+                        Coin {
+                            output: *output,
+                            height,
+                            is_coinbase: i == 0,
+                        },
+                    );
+                }
+            }
+            if last_report.elapsed().as_secs() >= 2 {
+                tracing::info!(
+                    "roll-forward: height {height} of {to} ({:.1}%), {:.0} blocks/s",
+                    100.0 * (height - from) as f64 / (to - from) as f64,
+                    (height - from) as f64 / started.elapsed().as_secs_f64().max(1e-9)
+                );
+                last_report = Instant::now();
+            }
+        }
+        self.flush_utxo(self.tip())?;
+        tracing::info!(
+            blocks = to - from,
+            seconds = started.elapsed().as_secs_f64(),
+            "unspent outputs rolled forward"
+        );
+        Ok(())
+    }
+
+    /// The block and all its ancestors have data.
+    fn is_complete(&self, hash: &BlockHash) -> bool {
+        self.index.get(hash).is_some_and(|e| e.has_data) && !self.incomplete.contains(hash)
+    }
+
+    /// Work of the tip (zero before the active chain is set).
+    fn tip_work(&self) -> U256 {
+        self.active
+            .last()
+            .and_then(|t| self.index.get(t))
+            .map_or(U256::ZERO, |e| e.chainwork)
+    }
+
+    /// Adds a new entry to the in-memory index (and, when it and its ancestors have data, to
+    /// the candidates).
+    fn insert_entry_in_memory(&mut self, hash: BlockHash, entry: IndexEntry) {
+        let has_data = entry.has_data;
         self.index.insert(hash, entry);
-        if complete {
-            self.mark_complete(hash);
+        if has_data {
+            self.data_arrived(hash);
         }
     }
 
-    /// Marks `hash` and every descendant with data as complete, adding the valid ones to the
+    /// The block `hash` (in the index) now has data: it is complete when its parent is, and
+    /// then so are the blocks that waited for it; the valid ones with enough work become
     /// candidates.
-    fn mark_complete(&mut self, hash: BlockHash) {
+    fn data_arrived(&mut self, hash: BlockHash) {
+        let Some(e) = self.index.get(&hash) else {
+            return;
+        };
+        let parent = e.header.prev_hash;
+        if e.height() != 0 && !self.is_complete(&parent) {
+            self.incomplete.insert(hash);
+            self.unlinked.entry(parent).or_default().push(hash);
+            return;
+        }
+        let tip_work = self.tip_work();
         let mut queue = VecDeque::from([hash]);
         while let Some(h) = queue.pop_front() {
+            self.incomplete.remove(&h);
             let Some(e) = self.index.get(&h) else {
                 continue;
             };
-            if !e.has_data || !self.complete.insert(h) {
-                continue;
-            }
-            if !e.validity.is_invalid() {
+            if !e.validity.is_invalid() && e.chainwork >= tip_work {
                 self.candidates.insert((Reverse(e.chainwork), e.seq, h));
             }
-            if let Some(kids) = self.children.get(&h) {
-                queue.extend(kids.iter().copied());
+            if let Some(kids) = self.unlinked.remove(&h) {
+                queue.extend(kids);
             }
         }
+    }
+
+    /// Rebuilds the candidates from the index: every complete block that is not invalid and
+    /// has at least the tip's work.
+    fn rebuild_candidates(&mut self) {
+        let tip_work = self.tip_work();
+        self.candidates = self
+            .index
+            .iter()
+            .filter(|(h, e)| {
+                e.has_data
+                    && !e.validity.is_invalid()
+                    && e.chainwork >= tip_work
+                    && !self.incomplete.contains(*h)
+            })
+            .map(|(h, e)| (Reverse(e.chainwork), e.seq, *h))
+            .collect();
+        self.candidates_stale = false;
+    }
+
+    /// Drops the candidates with less work than the tip.
+    fn prune_candidates(&mut self) {
+        let tip_work = self.tip_work();
+        while let Some(last) = self.candidates.last() {
+            if last.0.0 < tip_work {
+                self.candidates.pop_last();
+            } else {
+                break;
+            }
+        }
+    }
+
+    /// `root` and every known descendant of it, parents before children.
+    fn descendants(&self, root: BlockHash) -> Vec<BlockHash> {
+        let Some(base) = self.index.get(&root).map(IndexEntry::height) else {
+            return vec![];
+        };
+        let mut above: Vec<(u64, BlockHash)> = self
+            .index
+            .iter()
+            .filter(|(_, e)| e.height() > base)
+            .map(|(h, e)| (e.height(), *h))
+            .collect();
+        above.sort_unstable();
+        let mut found = HashSet::from([root]);
+        let mut out = vec![root];
+        for (_, h) in above {
+            if found.contains(&self.index[&h].header.prev_hash) {
+                found.insert(h);
+                out.push(h);
+            }
+        }
+        out
     }
 
     // ---- reading ----
@@ -502,6 +703,9 @@ impl Chain {
 
     /// An unspent output of the active chain.
     pub fn coin(&self, outpoint: &OutPoint) -> Result<Option<Coin>> {
+        if let Some(e) = self.utxo.get(outpoint) {
+            return Ok(e.coin);
+        }
         let p = self.store.state_path.clone();
         let r = self.store.state.begin_read().at(&p)?;
         let t = r.open_table(UTXO).at(&p)?;
@@ -511,6 +715,17 @@ impl Chain {
                 .map(Some)
                 .ok_or_else(|| self.corrupt("malformed unspent output")),
         }
+    }
+
+    /// Entries of the unspent-output cache (changes not yet written to redb) and the heap
+    /// bytes it holds.
+    pub fn utxo_cache_usage(&self) -> (usize, usize) {
+        (self.utxo.len(), self.utxo.memory())
+    }
+
+    /// The block of the active chain the stored (flushed) unspent outputs reflect.
+    pub fn utxo_best_block(&self) -> BlockHash {
+        self.utxo_best
     }
 
     /// The active block holding a transaction and its position there.
@@ -698,9 +913,7 @@ impl Chain {
         self.persist_entries(&[(hash, entry.clone())])?;
         self.next_seq += 1;
         self.index.insert(hash, entry);
-        if self.complete.contains(&block.header.prev_hash) {
-            self.mark_complete(hash);
-        }
+        self.data_arrived(hash);
         self.activate_best_chain()?;
         let e = &self.index[&hash];
         if let Validity::Failed(Failure::Rule(reason)) = e.validity {
@@ -726,20 +939,76 @@ impl Chain {
         self.note_dirty(entries.len() * 200)
     }
 
+    /// Counts bytes committed without fsync; at a quarter of the budget they are made durable
+    /// (redb cannot reuse the pages that non-durable commits free before a durable one).
     fn note_dirty(&mut self, bytes: usize) -> Result<()> {
         self.dirty_bytes += bytes;
-        if self.dirty_bytes > self.cache_bytes / 2 {
-            self.flush()?;
+        if self.dirty_bytes > self.cache_bytes / 4 {
+            self.sync()?;
         }
         Ok(())
     }
 
-    /// Makes everything so far durable (fsync). Called when unflushed changes reach half of
-    /// the cache budget, by the node on a timer and at shutdown.
-    pub fn flush(&mut self) -> Result<()> {
+    /// Makes every commit so far durable (fsync of both files).
+    fn sync(&mut self) -> Result<()> {
         self.store.flush()?;
         self.dirty_bytes = 0;
         Ok(())
+    }
+
+    /// Makes every block connected or disconnected so far durable (fsync): after a crash the
+    /// node restarts at this tip or a later one. The unspent-output cache is written too when
+    /// its oldest change is older than ten minutes; otherwise it stays in memory (a crash
+    /// loses nothing: its changes are rolled forward from the durable blocks at open). Called
+    /// by the node on a timer and after blocks it mined or was sent.
+    pub fn flush(&mut self) -> Result<()> {
+        if self
+            .utxo
+            .dirty_since()
+            .is_some_and(|t| t.elapsed() >= UTXO_FLUSH_AGE)
+        {
+            self.flush_utxo(self.tip())
+        } else {
+            self.sync()
+        }
+    }
+
+    /// [`Chain::flush`] and the unspent-output cache written: nothing is left to roll forward.
+    /// For a clean stop (also done when the chain is dropped).
+    pub fn flush_all(&mut self) -> Result<()> {
+        self.flush_utxo(self.tip())
+    }
+
+    /// Writes the unspent-output cache, which reflects block `best` of the active chain, to
+    /// redb with `best` as the utxo best block in one write transaction, makes everything
+    /// durable and empties the cache.
+    fn flush_utxo(&mut self, best: BlockHash) -> Result<()> {
+        if best == self.utxo_best && self.utxo.is_empty() {
+            return self.sync();
+        }
+        let p = self.store.state_path.clone();
+        let changes = self.utxo.sorted_changes();
+        let w = self.begin_state_write()?;
+        {
+            let mut utxo = w.open_table(UTXO).at(&p)?;
+            for (key, value) in &changes {
+                match value {
+                    Some(v) => {
+                        utxo.insert(key, v).at(&p)?;
+                    }
+                    None => {
+                        utxo.remove(key).at(&p)?;
+                    }
+                }
+            }
+            let mut meta = w.open_table(META).at(&p)?;
+            meta.insert(KEY_UTXO_BEST, best.0.as_slice()).at(&p)?;
+        }
+        w.commit().at(&p)?;
+        self.utxo_best = best;
+        self.utxo.clear();
+        tracing::debug!(entries = changes.len(), best = %best, "unspent-output cache written");
+        self.sync()
     }
 
     // ---- the best chain ----
@@ -749,10 +1018,14 @@ impl Chain {
     /// the search starts again, so the node ends on the best chain that is valid.
     pub fn activate_best_chain(&mut self) -> Result<()> {
         loop {
+            if self.candidates_stale {
+                self.rebuild_candidates();
+            }
             let Some(&(_, _, best)) = self.candidates.first() else {
                 return Ok(());
             };
             if best == self.tip() {
+                self.prune_candidates();
                 return Ok(());
             }
             let best_work = self.index[&best].chainwork;
@@ -763,6 +1036,7 @@ impl Chain {
                 self.tip(),
             ));
             if tip_is_candidate && best_work <= tip_work && self.is_active(&best) {
+                self.prune_candidates();
                 return Ok(());
             }
             let fork = self.fork_point(&best);
@@ -817,27 +1091,33 @@ impl Chain {
         })
     }
 
-    /// Connects a child of the tip in one write transaction: the unspent outputs, its undo
-    /// data, its transactions in the index, the active chain and the tip.
+    /// Connects a child of the tip in one write transaction: its undo data, its transactions
+    /// in the index, the active chain and the tip; then its changes of the unspent outputs go
+    /// to the cache (which is written first if they would take it past its budget).
     fn connect(&mut self, hash: &BlockHash) -> Result<()> {
         let block = self.read_stored_block(hash)?;
         let p = self.store.state_path.clone();
         let txids = check_block_body(&block, block.encoded_size(), &self.params)
             .map_err(ChainError::Rejected)?;
+        let additional = block
+            .transactions
+            .iter()
+            .map(|t| t.inputs.len() + t.outputs.len())
+            .sum();
+        if self.utxo.needs_flush_for(additional) {
+            self.flush_utxo(self.tip())?;
+        }
         let w = self.begin_state_write()?;
-        let written;
+        let effects;
         {
-            let mut utxo = w.open_table(UTXO).at(&p)?;
+            let utxo = w.open_table(UTXO).at(&p)?;
             // The other rules first, with the signature checks collected rather than run;
             // they then run on all cores while this thread writes the changes. A failure of
             // another rule is checked again with real verification, so that the reason is the
             // one a sequential check gives.
             let collect = Collect::default();
-            let effects = {
-                let view = TxnUtxos {
-                    table: &utxo,
-                    error: std::cell::RefCell::new(None),
-                };
+            effects = {
+                let view = CachedView::new(&self.utxo, &utxo);
                 let mut result =
                     connect_transactions_with(&block, &txids, &self.params, &view, &collect);
                 if result.is_err() {
@@ -854,15 +1134,10 @@ impl Chain {
                 }
                 result.map_err(ChainError::Rejected)?
             };
+            drop(utxo);
             let checks = collect.0.into_inner();
             let sigs_ok = std::thread::scope(|scope| -> Result<bool> {
                 let verifying = scope.spawn(|| ParallelVerifier.all_valid(&checks));
-                for (op, _) in &effects.spent {
-                    utxo.remove(outpoint_key(op)).at(&p)?;
-                }
-                for (op, coin) in &effects.created {
-                    utxo.insert(outpoint_key(op), encode_coin(coin)).at(&p)?;
-                }
                 let undo = encode_undo(&effects.spent);
                 let mut undo_t = w.open_table(UNDO).at(&p)?;
                 undo_t.insert(hash.0, undo.as_slice()).at(&p)?;
@@ -887,24 +1162,34 @@ impl Chain {
             if !sigs_ok {
                 return Err(ChainError::Rejected(RejectReason::BadTxnsSig));
             }
-            written = (effects.spent.len() + effects.created.len()) * 90 + txids.len() * 70 + 300;
         }
         w.commit().at(&p)?;
+        for (op, _) in &effects.spent {
+            self.utxo.spend(*op);
+        }
+        for (op, coin) in &effects.created {
+            self.utxo.add(*op, *coin);
+        }
         if let Some(e) = self.index.get_mut(hash) {
             e.validity = Validity::Valid;
             e.validated_once = true;
         }
         self.active.push(*hash);
         self.events.push(ChainEvent::Connected(*hash));
-        self.note_dirty(written)
+        self.note_dirty(effects.spent.len() * 90 + txids.len() * 70 + 300)
     }
 
-    /// Disconnects the tip in one write transaction, restoring the coins it spent.
+    /// Disconnects the tip in one write transaction, restoring the coins it spent. The cache
+    /// is written first, so the stored unspent outputs are those of the tip and the utxo best
+    /// block moves back with it.
     fn disconnect_tip(&mut self) -> Result<()> {
         let hash = self.tip();
         let height = self.height();
         if height == 0 {
             return Err(ChainError::Genesis);
+        }
+        if self.utxo_best != hash || !self.utxo.is_empty() {
+            self.flush_utxo(hash)?;
         }
         let block = self.read_stored_block(&hash)?;
         let p = self.store.state_path.clone();
@@ -933,11 +1218,15 @@ impl Chain {
             let mut active = w.open_table(ACTIVE).at(&p)?;
             active.remove(height).at(&p)?;
             let mut meta = w.open_table(META).at(&p)?;
-            meta.insert(KEY_TIP, block.header.prev_hash.0.as_slice())
-                .at(&p)?;
+            let parent = block.header.prev_hash;
+            meta.insert(KEY_TIP, parent.0.as_slice()).at(&p)?;
+            meta.insert(KEY_UTXO_BEST, parent.0.as_slice()).at(&p)?;
         }
         w.commit().at(&p)?;
         self.active.pop();
+        self.utxo_best = block.header.prev_hash;
+        // The tip lost work: blocks pruned from the candidates may be candidates again.
+        self.candidates_stale = true;
         self.events.push(ChainEvent::Disconnected(hash));
         self.note_dirty(block.encoded_size())
     }
@@ -946,20 +1235,19 @@ impl Chain {
     /// them from the candidates; persisted in one transaction.
     fn mark_failed(&mut self, hash: BlockHash, failure: Failure) -> Result<()> {
         let mut changed = Vec::new();
-        let mut queue = VecDeque::from([(hash, Validity::Failed(failure))]);
-        while let Some((h, validity)) = queue.pop_front() {
-            let Some(e) = self.index.get(&h) else {
-                continue;
+        for h in self.descendants(hash) {
+            let mut e = self.index[&h].clone();
+            e.validity = if h == hash {
+                Validity::Failed(failure)
+            } else {
+                Validity::FailedParent
             };
-            let mut e = e.clone();
-            self.candidates.remove(&(Reverse(e.chainwork), e.seq, h));
-            e.validity = validity;
             changed.push((h, e));
-            if let Some(kids) = self.children.get(&h) {
-                queue.extend(kids.iter().map(|k| (*k, Validity::FailedParent)));
-            }
         }
         self.persist_entries(&changed)?;
+        for (h, e) in &changed {
+            self.candidates.remove(&(Reverse(e.chainwork), e.seq, *h));
+        }
         for (h, e) in changed {
             self.index.insert(h, e);
         }
@@ -994,14 +1282,10 @@ impl Chain {
             return Err(ChainError::UnknownBlock(hash.to_string()));
         }
         let mut changed = Vec::new();
-        let mut queue = VecDeque::from([*hash]);
-        while let Some(h) = queue.pop_front() {
+        for h in self.descendants(*hash) {
             let e = &self.index[&h];
             if e.validity.is_invalid() {
                 changed.push((h, cleared(e)));
-            }
-            if let Some(kids) = self.children.get(&h) {
-                queue.extend(kids.iter().copied());
             }
         }
         let mut cursor = self.index[hash].header.prev_hash;
@@ -1016,20 +1300,24 @@ impl Chain {
         }
         self.persist_entries(&changed)?;
         for (h, e) in changed {
-            if self.complete.contains(&h) {
-                self.candidates.insert((Reverse(e.chainwork), e.seq, h));
-            }
             self.index.insert(h, e);
         }
+        self.candidates_stale = true;
         self.activate_best_chain()
     }
 
     /// `getchaintips`: every block without children, and the active tip.
     pub fn chain_tips(&self) -> Vec<ChainTip> {
+        let parents: HashSet<BlockHash> = self
+            .index
+            .values()
+            .filter(|e| e.height() > 0)
+            .map(|e| e.header.prev_hash)
+            .collect();
         let mut tips: Vec<ChainTip> = self
             .index
             .iter()
-            .filter(|(h, _)| self.children.get(h).is_none_or(Vec::is_empty) || **h == self.tip())
+            .filter(|(h, _)| !parents.contains(*h) || **h == self.tip())
             .map(|(h, e)| {
                 let fork = self.fork_point(h);
                 let branch_len = e.height() - self.index[&fork].height();
@@ -1064,27 +1352,19 @@ impl Chain {
 
     // ---- checking and rebuilding ----
 
-    /// Hash and totals of the whole unspent-output set as stored.
+    /// Hash and totals of the whole unspent-output set of the tip: the stored outputs with the
+    /// cache's changes over them.
     pub fn utxo_stats(&self) -> Result<UtxoStats> {
         let p = self.store.state_path.clone();
         let r = self.store.state.begin_read().at(&p)?;
         let t = r.open_table(UTXO).at(&p)?;
-        let mut h = Sha256::new();
-        let (mut count, mut total) = (0u64, 0u128);
-        for item in t.iter().at(&p)? {
-            let (k, v) = item.at(&p)?;
-            let (k, v) = (k.value(), v.value());
-            let coin = decode_coin(&v).ok_or_else(|| self.corrupt("malformed unspent output"))?;
-            h.update(k);
-            h.update(v);
-            count += 1;
-            total += u128::from(coin.output.value);
-        }
-        Ok(UtxoStats {
-            count,
-            total,
-            hash: h.finalize().into(),
-        })
+        let mut stats = StatsHasher::default();
+        merged_stats(&self.utxo, &t, &mut stats).map_err(|e| match e {
+            MergeError::Storage(e) => storage_error(&p, e),
+            MergeError::Malformed => self.corrupt("malformed unspent output"),
+        })?;
+        let (count, total, hash) = stats.finish();
+        Ok(UtxoStats { count, total, hash })
     }
 
     /// The same summary computed by replaying the stored blocks of the active chain from
@@ -1114,18 +1394,12 @@ impl Chain {
                 }
             }
         }
-        let mut h = Sha256::new();
-        let mut total = 0u128;
+        let mut stats = StatsHasher::default();
         for (k, v) in &set {
-            h.update(k);
-            h.update(v);
-            total += u128::from(u64::from_le_bytes(v[..8].try_into().expect("8 bytes")));
+            stats.add(k, v);
         }
-        Ok(UtxoStats {
-            count: set.len() as u64,
-            total,
-            hash: h.finalize().into(),
-        })
+        let (count, total, hash) = stats.finish();
+        Ok(UtxoStats { count, total, hash })
     }
 
     /// `verifychain`: checks the last `depth` active blocks (0: all) as stored (they decode,
@@ -1221,7 +1495,7 @@ impl Chain {
                 last_report = Instant::now();
             }
         }
-        self.flush()
+        self.flush_all()
     }
 }
 
@@ -1262,7 +1536,7 @@ impl ParentContext for Chain {
 
 impl Drop for Chain {
     fn drop(&mut self) {
-        if let Err(e) = self.store.flush() {
+        if let Err(e) = self.flush_all() {
             tracing::error!(error = %e, "could not flush the chain state at close");
         }
     }

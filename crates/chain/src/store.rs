@@ -3,7 +3,10 @@
 //! - `blocks.redb`: the blocks as received (hash → Borsh bytes). Only ever grows; it is the
 //!   source `--reindex` rebuilds everything else from.
 //! - `chainstate.redb`: the block index, the active chain by height, the unspent outputs, the
-//!   undo data of connected blocks, the transaction index and the tip.
+//!   undo data of connected blocks, the transaction index, the tip, and the "utxo best block":
+//!   the block of the active chain the `utxo` table reflects (an ancestor of the tip, or the
+//!   tip itself; the changes after it are in the in-memory cache of [`crate::utxo`] and are
+//!   rolled forward from the stored blocks at open after a crash).
 //!
 //! Both carry a schema version and the chain's parameter digest, checked at open, so a store
 //! of another chain or of a newer coinrs is refused instead of used. Writes are committed
@@ -21,8 +24,10 @@ use redb::{Database, Durability, ReadableDatabase, ReadableTable, TableDefinitio
 
 use crate::error::{ChainError, Result};
 
-/// The schema this build writes and reads.
-pub const SCHEMA_VERSION: u32 = 1;
+/// The schema this build writes and reads. Version 2: the `utxo` table reflects the block
+/// under [`KEY_UTXO_BEST`], not necessarily the tip (version 1 stores are upgraded at open: their
+/// table always reflected the tip).
+pub const SCHEMA_VERSION: u32 = 2;
 
 pub(crate) const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 pub(crate) const BLOCKS: TableDefinition<[u8; 32], &[u8]> = TableDefinition::new("blocks");
@@ -35,6 +40,8 @@ pub(crate) const TXINDEX: TableDefinition<[u8; 32], [u8; 36]> = TableDefinition:
 pub(crate) const KEY_SCHEMA: &str = "schema";
 pub(crate) const KEY_DIGEST: &str = "digest";
 pub(crate) const KEY_TIP: &str = "tip";
+/// The block the `utxo` table reflects (schema 2).
+pub(crate) const KEY_UTXO_BEST: &str = "utxo_best";
 
 /// File names inside the chain folder.
 pub const BLOCKS_FILE: &str = "blocks.redb";
@@ -47,6 +54,8 @@ pub(crate) struct Store {
     pub state: Database,
     pub blocks_path: PathBuf,
     pub state_path: PathBuf,
+    /// Schema version found in the chain-state file at open ([`SCHEMA_VERSION`] when new).
+    pub state_schema: u32,
 }
 
 impl std::fmt::Debug for Store {
@@ -103,14 +112,15 @@ fn is_disk_full(io: &std::io::Error) -> bool {
 /// checksum of every page at open (`set_check_integrity_on_open`), so flipped bytes and a
 /// truncated file are reported as damage instead of being read; after an unclean stop (a
 /// crash, SIGKILL) redb's own recovery returns the file to its last durable commit.
-fn open_db(path: &Path, digest: &[u8; 32], cache_bytes: usize) -> Result<(Database, bool)> {
+/// Returns the database and the schema version it had (`None` when it was created).
+fn open_db(path: &Path, digest: &[u8; 32], cache_bytes: usize) -> Result<(Database, Option<u32>)> {
     let db = Database::builder()
         .set_cache_size(cache_bytes)
         .set_check_integrity_on_open(true)
         .create(path)
         .map_err(|e| damaged_on_open(path, e))?;
-    let created = check_meta(&db, path, digest)?;
-    Ok((db, created))
+    let schema = check_meta(&db, path, digest)?;
+    Ok((db, schema))
 }
 
 fn damaged_on_open(path: &Path, err: impl Into<redb::Error>) -> ChainError {
@@ -124,9 +134,9 @@ fn damaged_on_open(path: &Path, err: impl Into<redb::Error>) -> ChainError {
     }
 }
 
-/// Writes schema and digest into a new file; checks them in an existing one. Returns true
-/// when the file was new.
-fn check_meta(db: &Database, path: &Path, digest: &[u8; 32]) -> Result<bool> {
+/// Writes schema and digest into a new file; checks them in an existing one. Returns the
+/// stored schema version, `None` when the file was new.
+fn check_meta(db: &Database, path: &Path, digest: &[u8; 32]) -> Result<Option<u32>> {
     let p: &Path = path;
     let read = db.begin_read().at(p)?;
     let stored = match read.open_table(META) {
@@ -150,7 +160,7 @@ fn check_meta(db: &Database, path: &Path, digest: &[u8; 32]) -> Result<bool> {
                 meta.insert(KEY_DIGEST, digest.as_slice()).at(p)?;
             }
             w.commit().at(p)?;
-            Ok(true)
+            Ok(None)
         }
         Some((schema, dig)) => {
             let corrupt = |detail: &str| ChainError::Corrupt {
@@ -179,7 +189,7 @@ fn check_meta(db: &Database, path: &Path, digest: &[u8; 32]) -> Result<bool> {
                     found: hex_string(&dig),
                 });
             }
-            Ok(false)
+            Ok(Some(schema))
         }
     }
 }
@@ -189,7 +199,8 @@ pub(crate) fn hex_string(bytes: &[u8]) -> String {
 }
 
 impl Store {
-    /// Opens the chain folder `dir` (created if missing). With `fresh_state` the chain-state
+    /// Opens the chain folder `dir` (created if missing), giving redb `cache_bytes` for the
+    /// chain state and half as much for the block file. With `fresh_state` the chain-state
     /// file is deleted first (for `--reindex`). Returns the store and whether the chain state
     /// is new (and must be initialised).
     pub fn open(
@@ -204,7 +215,7 @@ impl Store {
         })?;
         let blocks_path = dir.join(BLOCKS_FILE);
         let state_path = dir.join(STATE_FILE);
-        let (blocks, _) = open_db(&blocks_path, digest, cache_bytes / 4).map_err(|e| match e {
+        let (blocks, _) = open_db(&blocks_path, digest, cache_bytes / 2).map_err(|e| match e {
             ChainError::Corrupt { path, detail, .. } => ChainError::Corrupt {
                 path,
                 detail,
@@ -218,15 +229,16 @@ impl Store {
                 detail: e.to_string(),
             })?;
         }
-        let (state, created) = open_db(&state_path, digest, cache_bytes)?;
+        let (state, schema) = open_db(&state_path, digest, cache_bytes)?;
         Ok((
             Store {
                 blocks,
                 state,
                 blocks_path,
                 state_path,
+                state_schema: schema.unwrap_or(SCHEMA_VERSION),
             },
-            created,
+            schema.is_none(),
         ))
     }
 

@@ -14,6 +14,7 @@ pub struct Node {
     pub dir: TempDir,
     pub chain: Chain,
     pub key: SigningKey,
+    pub options: ChainOptions,
 }
 
 pub fn options() -> ChainOptions {
@@ -25,21 +26,66 @@ pub fn options() -> ChainOptions {
 
 impl Node {
     pub fn new() -> Self {
+        Self::with_options(options())
+    }
+
+    /// A new folder opened with these options (kept for restarts).
+    pub fn with_options(options: ChainOptions) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let chain = Chain::open(dir.path(), ChainParams::regtest(), &options(), NOW).unwrap();
+        let chain = Chain::open(dir.path(), ChainParams::regtest(), &options, NOW).unwrap();
         Node {
             dir,
             chain,
             key: SigningKey::from_secret_bytes([0x11; 32]).unwrap(),
+            options,
         }
     }
 
     /// Closes and opens the folder again (as a restart does).
     pub fn restart(self) -> Self {
-        let Node { dir, chain, key } = self;
+        let Node {
+            dir,
+            chain,
+            key,
+            options,
+        } = self;
         drop(chain);
-        let chain = Chain::open(dir.path(), ChainParams::regtest(), &options(), NOW).unwrap();
-        Node { dir, chain, key }
+        let chain = Chain::open(dir.path(), ChainParams::regtest(), &options, NOW).unwrap();
+        Node {
+            dir,
+            chain,
+            key,
+            options,
+        }
+    }
+
+    /// A crash: the two files as they are on disk now (every commit so far, made durable or
+    /// not, as a killed process leaves them; redb keeps its last durable commit) are copied
+    /// to a new folder while the chain is still open, so nothing a close would write (the
+    /// unspent-output cache) reaches them, and the copy is opened.
+    pub fn crash(self) -> Self {
+        let Node {
+            dir: old,
+            chain,
+            key,
+            options,
+        } = self;
+        let dir = tempfile::tempdir().unwrap();
+        for f in [
+            coinrs_chain::store::BLOCKS_FILE,
+            coinrs_chain::store::STATE_FILE,
+        ] {
+            std::fs::copy(old.path().join(f), dir.path().join(f)).unwrap();
+        }
+        drop(chain);
+        drop(old);
+        let chain = Chain::open(dir.path(), ChainParams::regtest(), &options, NOW).unwrap();
+        Node {
+            dir,
+            chain,
+            key,
+            options,
+        }
     }
 
     /// A child of `parent` paying the node's key; `tag` changes the coinbase so that siblings

@@ -18,6 +18,7 @@ use libp2p::swarm::behaviour::toggle::Toggle;
 use libp2p::{Swarm, SwarmBuilder, connection_limits, identify, mdns, noise, ping, tcp, yamux};
 
 use crate::error::NetError;
+use crate::gate::{BannedSubnets, Gate};
 use crate::protocol::{self, SyncCodec};
 
 /// How long a sync request may wait for its response.
@@ -27,6 +28,8 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 #[allow(missing_debug_implementations)]
 #[derive(NetworkBehaviour)]
 pub struct Behaviour {
+    /// Refuses banned addresses.
+    pub gate: Gate,
     /// Connection counts.
     pub limits: connection_limits::Behaviour,
     /// Addresses and protocols of peers.
@@ -37,8 +40,8 @@ pub struct Behaviour {
     pub sync: request_response::Behaviour<SyncCodec>,
     /// Relay of new blocks and transactions.
     pub gossip: gossipsub::Behaviour,
-    /// Peer discovery.
-    pub kad: kad::Behaviour<MemoryStore>,
+    /// Peer discovery (off with `--dht=false`: Kademlia bootstraps and dials by itself).
+    pub kad: Toggle<kad::Behaviour<MemoryStore>>,
     /// Local-network discovery.
     pub mdns: Toggle<mdns::tokio::Behaviour>,
 }
@@ -48,6 +51,10 @@ pub struct Behaviour {
 pub struct BehaviourOptions {
     /// Run mDNS.
     pub mdns: bool,
+    /// Run Kademlia.
+    pub dht: bool,
+    /// The banned subnets the gate refuses.
+    pub banned: BannedSubnets,
     /// Most inbound connections.
     pub max_inbound: u32,
     /// Most outbound connections (dials included).
@@ -107,12 +114,16 @@ impl Behaviour {
                 .subscribe(&IdentTopic::new(topic))
                 .map_err(|e| NetError::Setup(format!("gossipsub: {e}")))?;
         }
-        let mut kad_config = kad::Config::new(protocol::kad_protocol(genesis));
-        kad_config.set_periodic_bootstrap_interval(None);
-        let mut kad = kad::Behaviour::with_config(peer_id, MemoryStore::new(peer_id), kad_config);
-        // Answer queries even before an external address is confirmed: peers on a private
-        // network (a classroom, the tests) need each other's routing tables.
-        kad.set_mode(Some(kad::Mode::Server));
+        let kad = opts.dht.then(|| {
+            let mut kad_config = kad::Config::new(protocol::kad_protocol(genesis));
+            kad_config.set_periodic_bootstrap_interval(Some(Duration::from_secs(300)));
+            let mut kad =
+                kad::Behaviour::with_config(peer_id, MemoryStore::new(peer_id), kad_config);
+            // Answer queries even before an external address is confirmed: peers on a
+            // private network (a classroom, the tests) need each other's routing tables.
+            kad.set_mode(Some(kad::Mode::Server));
+            kad
+        });
         let mdns = if opts.mdns {
             Some(
                 mdns::tokio::Behaviour::new(mdns::Config::default(), peer_id)
@@ -122,12 +133,13 @@ impl Behaviour {
             None
         };
         Ok(Behaviour {
+            gate: Gate::new(opts.banned.clone()),
             limits,
             identify,
             ping,
             sync,
             gossip,
-            kad,
+            kad: kad.into(),
             mdns: mdns.into(),
         })
     }

@@ -33,8 +33,10 @@ pub struct NetConfig {
     pub max_inbound: u32,
     /// Most connections from one IP address.
     pub max_per_ip: usize,
-    /// Requests a peer may make per second, sustained (a burst of ten times as many is
-    /// allowed); past it the peer is banned for flooding.
+    /// Status, mempool and transaction requests a peer may make per second, sustained (a
+    /// burst of ten times as many is allowed); past it the peer is banned for flooding.
+    /// Header and block requests are not counted: sync asks for them as fast as it
+    /// validates, and libp2p bounds them by the streams a connection may open at once.
     pub max_requests_per_sec: u32,
     /// The chain folder: `peers.json`, `banlist.json` and `p2p.key` live here.
     pub dir: PathBuf,

@@ -26,6 +26,7 @@ pub mod ban;
 pub mod behaviour;
 pub mod config;
 pub mod error;
+pub mod gate;
 pub mod handle;
 pub mod keyfile;
 pub mod protocol;

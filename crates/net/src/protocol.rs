@@ -87,6 +87,8 @@ pub struct Status {
     pub tip: BlockHash,
     /// Its height.
     pub height: u64,
+    /// Its timestamp.
+    pub tip_time: u64,
     /// Its chainwork, big-endian.
     pub chainwork: [u8; 32],
     /// The most-work header the node knows (it may not have the blocks yet).
@@ -187,7 +189,9 @@ pub fn frame_error(e: &io::Error) -> Option<&FrameError> {
     e.get_ref()?.downcast_ref::<FrameError>()
 }
 
-async fn read_frame<T, M>(io: &mut T, limit: usize) -> io::Result<M>
+/// Reads one frame: `Ok(Err(_))` when the peer sent a frame over `limit` (not read) or bytes
+/// that do not decode; `Err` for a broken stream.
+async fn read_frame<T, M>(io: &mut T, limit: usize) -> io::Result<Result<M, FrameError>>
 where
     T: AsyncRead + Unpin + Send,
     M: BorshDeserialize,
@@ -196,19 +200,38 @@ where
     io.read_exact(&mut len).await?;
     let len = u32::from_le_bytes(len) as usize;
     if len > limit {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidData,
-            FrameError::Oversized { got: len, limit },
-        ));
+        return Ok(Err(FrameError::Oversized { got: len, limit }));
     }
     let mut buf = vec![0u8; len];
     io.read_exact(&mut buf).await?;
-    borsh::from_slice(&buf).map_err(|e| {
-        io::Error::new(
-            io::ErrorKind::InvalidData,
-            FrameError::Malformed(e.to_string()),
-        )
-    })
+    Ok(borsh::from_slice(&buf).map_err(|e| FrameError::Malformed(e.to_string())))
+}
+
+/// A response frame, with a peer's fault turned into an error the behaviour reports.
+async fn read_response_frame<T>(io: &mut T) -> io::Result<Response>
+where
+    T: AsyncRead + Unpin + Send,
+{
+    read_frame(io, MAX_RESPONSE_BYTES)
+        .await?
+        .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
+}
+
+/// A request as it came off the wire. libp2p's request-response drops a request that fails
+/// to read without telling the behaviour, so a bad frame is delivered as `Bad` and the event
+/// loop can hold the sender to account.
+#[derive(Debug)]
+pub enum Inbound {
+    /// A well-formed request.
+    Request(Request),
+    /// A frame over the size limit or that does not decode.
+    Bad(FrameError),
+}
+
+impl From<Request> for Inbound {
+    fn from(r: Request) -> Self {
+        Inbound::Request(r)
+    }
 }
 
 async fn write_frame<T, M>(io: &mut T, msg: &M) -> io::Result<()>
@@ -230,33 +253,39 @@ pub struct SyncCodec;
 
 impl libp2p::request_response::Codec for SyncCodec {
     type Protocol = StreamProtocol;
-    type Request = Request;
+    type Request = Inbound;
     type Response = Response;
 
-    async fn read_request<T>(&mut self, _: &StreamProtocol, io: &mut T) -> io::Result<Request>
+    async fn read_request<T>(&mut self, _: &StreamProtocol, io: &mut T) -> io::Result<Inbound>
     where
         T: AsyncRead + Unpin + Send,
     {
-        read_frame(io, MAX_REQUEST_BYTES).await
+        Ok(match read_frame(io, MAX_REQUEST_BYTES).await? {
+            Ok(r) => Inbound::Request(r),
+            Err(e) => Inbound::Bad(e),
+        })
     }
 
     async fn read_response<T>(&mut self, _: &StreamProtocol, io: &mut T) -> io::Result<Response>
     where
         T: AsyncRead + Unpin + Send,
     {
-        read_frame(io, MAX_RESPONSE_BYTES).await
+        read_response_frame(io).await
     }
 
     async fn write_request<T>(
         &mut self,
         _: &StreamProtocol,
         io: &mut T,
-        req: Request,
+        req: Inbound,
     ) -> io::Result<()>
     where
         T: AsyncWrite + Unpin + Send,
     {
-        write_frame(io, &req).await
+        match req {
+            Inbound::Request(r) => write_frame(io, &r).await,
+            Inbound::Bad(e) => Err(io::Error::new(io::ErrorKind::InvalidInput, e)),
+        }
     }
 
     async fn write_response<T>(
@@ -284,6 +313,7 @@ mod tests {
             genesis: BlockHash([2; 32]),
             tip: BlockHash([3; 32]),
             height: 7,
+            tip_time: 8,
             chainwork: [4; 32],
             best_header: BlockHash([5; 32]),
             best_header_height: 9,
@@ -298,14 +328,14 @@ mod tests {
         };
         let mut buf = Vec::new();
         block_on(write_frame(&mut Cursor::new(&mut buf), &req)).unwrap();
-        let back: Request =
-            block_on(read_frame(&mut Cursor::new(&buf), MAX_REQUEST_BYTES)).unwrap();
+        let back: Request = block_on(read_frame(&mut Cursor::new(&buf), MAX_REQUEST_BYTES))
+            .unwrap()
+            .unwrap();
         assert_eq!(back, req);
         let res = Response::Status(status());
         let mut buf = Vec::new();
         block_on(write_frame(&mut Cursor::new(&mut buf), &res)).unwrap();
-        let back: Response =
-            block_on(read_frame(&mut Cursor::new(&buf), MAX_RESPONSE_BYTES)).unwrap();
+        let back: Response = block_on(read_response_frame(&mut Cursor::new(&buf))).unwrap();
         assert_eq!(back, res);
     }
 
@@ -317,10 +347,19 @@ mod tests {
             &mut Cursor::new(&buf),
             MAX_REQUEST_BYTES,
         ))
+        .unwrap()
         .unwrap_err();
         assert!(matches!(
+            err,
+            FrameError::Oversized { got, .. } if got == MAX_REQUEST_BYTES + 1
+        ));
+        // A response over its limit is an I/O error that names the fault.
+        let mut buf = ((MAX_RESPONSE_BYTES + 1) as u32).to_le_bytes().to_vec();
+        buf.extend([0u8; 16]);
+        let err = block_on(read_response_frame(&mut Cursor::new(&buf))).unwrap_err();
+        assert!(matches!(
             frame_error(&err),
-            Some(FrameError::Oversized { got, .. }) if *got == MAX_REQUEST_BYTES + 1
+            Some(FrameError::Oversized { .. })
         ));
     }
 
@@ -332,8 +371,9 @@ mod tests {
             &mut Cursor::new(&buf),
             MAX_REQUEST_BYTES,
         ))
+        .unwrap()
         .unwrap_err();
-        assert!(matches!(frame_error(&err), Some(FrameError::Malformed(_))));
+        assert!(matches!(err, FrameError::Malformed(_)));
     }
 
     #[test]

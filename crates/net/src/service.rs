@@ -36,10 +36,12 @@ use crate::ban::{BanList, Subnet};
 use crate::behaviour::{Behaviour, BehaviourEvent, BehaviourOptions, build_swarm};
 use crate::config::{NetConfig, multiaddr_ip, without_peer_id};
 use crate::error::NetError;
+use crate::gate::BannedSubnets;
 use crate::handle::{AddNodeOp, Command, DisconnectTarget, Handle, PeerInfo, Shared, SyncProgress};
 use crate::keyfile;
 use crate::protocol::{
-    self, MAX_BLOCKS_PER_REQUEST, MAX_TXS_PER_REQUEST, Request, Response, Status, frame_error,
+    self, Inbound, MAX_BLOCKS_PER_REQUEST, MAX_TXS_PER_REQUEST, Request, Response, Status,
+    frame_error,
 };
 use crate::worker::{self, Done, Job, ServeJob, Served, Snapshot, WINDOW, offer};
 
@@ -54,6 +56,8 @@ const TICK: Duration = Duration::from_secs(1);
 const PROGRESS_EVERY: Duration = Duration::from_secs(10);
 /// How often peers are asked for their status again (catches missed relays).
 const STATUS_EVERY: Duration = Duration::from_secs(30);
+/// A tip older than this (seconds) means the node may still be catching up.
+const MAX_TIP_AGE: u64 = 24 * 3600;
 /// How often a Kademlia random walk looks for peers.
 const WALK_EVERY: Duration = Duration::from_secs(10);
 
@@ -116,6 +120,8 @@ struct Peer {
     agent: String,
     requests: RateLimit,
     addnode: bool,
+    /// Already judged and being disconnected.
+    condemned: bool,
 }
 
 /// What an outbound request was for.
@@ -133,6 +139,8 @@ struct AddNode {
     addr: Multiaddr,
     peer: Option<PeerId>,
     last_dial: Option<Instant>,
+    /// It turned out to be a node of another chain: not dialled again.
+    other_chain: bool,
 }
 
 /// The running network.
@@ -156,6 +164,8 @@ struct Service {
     from_network: VecDeque<BlockHash>,
     snapshot: Snapshot,
     bans: BanList,
+    /// The subnets the connection gate refuses (a copy of the ban list's).
+    gate: BannedSubnets,
     /// Peers banned without a known IP (until, Unix seconds).
     banned_ids: HashMap<PeerId, u64>,
     book: AddrBook,
@@ -170,6 +180,9 @@ struct Service {
     last_progress: Instant,
     progress_height: u64,
     last_status_round: Instant,
+    /// Our tip moved since peers last heard our status.
+    status_due: bool,
+    last_status_push: Instant,
     last_walk: Option<Instant>,
 }
 
@@ -189,8 +202,11 @@ pub async fn start(
             .map_err(|e| NetError::Setup(e.to_string()))?
     };
     let genesis = status.0.genesis;
+    let gate = BannedSubnets::default();
     let opts = BehaviourOptions {
         mdns: cfg.mdns,
+        dht: cfg.dht,
+        banned: gate.clone(),
         max_inbound: if cfg.accept_inbound {
             cfg.max_inbound
         } else {
@@ -241,6 +257,7 @@ pub async fn start(
             addr: a.clone(),
             peer: None,
             last_dial: None,
+            other_chain: false,
         })
         .collect();
     let mut service = Service {
@@ -260,6 +277,7 @@ pub async fn start(
             missing: status.1,
         },
         bans: BanList::load(&cfg.dir),
+        gate,
         banned_ids: HashMap::new(),
         book: AddrBook::load(&cfg.dir),
         discovered: HashMap::new(),
@@ -273,10 +291,13 @@ pub async fn start(
         last_progress: Instant::now(),
         progress_height: 0,
         last_status_round: Instant::now(),
+        status_due: false,
+        last_status_push: Instant::now(),
         last_walk: None,
         cfg,
     };
     service.progress_height = service.snapshot.status.height;
+    service.sync_gate();
     let bantime = service.cfg.bantime;
     tracing::info!(peer_id = %local, "network started");
     let task = tokio::spawn(async move {
@@ -337,6 +358,13 @@ impl Service {
     }
 
     // ---- peers and connections ----
+
+    /// Copies the current bans to the connection gate.
+    fn sync_gate(&mut self) {
+        let now = unix_now();
+        let subnets: Vec<Subnet> = self.bans.list(now).into_iter().map(|(s, _)| s).collect();
+        *self.gate.write().unwrap_or_else(|p| p.into_inner()) = subnets;
+    }
 
     fn is_banned_ip(&mut self, ip: &IpAddr) -> bool {
         self.bans.is_banned(ip, unix_now())
@@ -418,6 +446,7 @@ impl Service {
                 agent: String::new(),
                 requests: RateLimit::new(self.burst()),
                 addnode,
+                condemned: false,
             },
         );
         tracing::info!(%peer, %addr, inbound, "peer connected");
@@ -454,6 +483,12 @@ impl Service {
 
     /// Disconnects a misbehaving peer and bans its IP for the ban time.
     fn misbehaved(&mut self, peer: PeerId, reason: &str) {
+        if let Some(p) = self.peers.get_mut(&peer) {
+            if p.condemned {
+                return;
+            }
+            p.condemned = true;
+        }
         let now = unix_now();
         let until = now + self.cfg.bantime.as_secs();
         let ip = self.peers.get(&peer).and_then(|p| multiaddr_ip(&p.addr));
@@ -461,6 +496,7 @@ impl Service {
         match ip {
             Some(ip) => {
                 self.bans.ban(Subnet::single(ip), now, until, reason);
+                self.sync_gate();
                 let victims: Vec<PeerId> = self
                     .peers
                     .iter()
@@ -483,9 +519,17 @@ impl Service {
     /// Drops a peer of another chain (not a fault, but no use either).
     fn other_chain(&mut self, peer: PeerId, why: &str) {
         tracing::info!(%peer, why, "peer is on another chain: disconnecting");
+        for a in &mut self.addnodes {
+            if a.peer == Some(peer) && !a.other_chain {
+                a.other_chain = true;
+                tracing::warn!(addr = %a.addr, "added node is on another chain: not dialling it again");
+            }
+        }
         self.book.forget(&peer);
         self.discovered.remove(&peer);
-        self.swarm.behaviour_mut().kad.remove_peer(&peer);
+        if let Some(kad) = self.swarm.behaviour_mut().kad.as_mut() {
+            kad.remove_peer(&peer);
+        }
         let _ = self.swarm.disconnect_peer_id(peer);
     }
 
@@ -496,11 +540,15 @@ impl Service {
         if let Some(p) = self.peers.get_mut(&peer) {
             p.bytes_sent += size + 4;
         }
-        let id = self.swarm.behaviour_mut().sync.send_request(&peer, req);
+        let id = self
+            .swarm
+            .behaviour_mut()
+            .sync
+            .send_request(&peer, Inbound::Request(req));
         self.pending.insert(id, (peer, what));
     }
 
-    fn on_sync_event(&mut self, event: request_response::Event<Request, Response>) {
+    fn on_sync_event(&mut self, event: request_response::Event<Inbound, Response>) {
         use request_response::{Event, Message};
         match event {
             Event::Message {
@@ -585,15 +633,23 @@ impl Service {
     fn on_request(
         &mut self,
         peer: PeerId,
-        request: Request,
+        request: Inbound,
         channel: request_response::ResponseChannel<Response>,
     ) {
+        let request = match request {
+            Inbound::Request(r) => r,
+            Inbound::Bad(e) => {
+                self.misbehaved(peer, &format!("bad request: {e}"));
+                return;
+            }
+        };
         let (rate, burst) = (self.cfg.max_requests_per_sec as f64, self.burst());
         let Some(p) = self.peers.get_mut(&peer) else {
             return;
         };
         p.bytes_recv += borsh::object_length(&request).unwrap_or(0) as u64 + 4;
-        if !p.requests.take(rate, burst) {
+        let counted = !matches!(request, Request::GetHeaders { .. } | Request::GetBlocks(_));
+        if counted && !p.requests.take(rate, burst) {
             let reason = format!(
                 "request flood (more than {} requests/s sustained, burst {})",
                 self.cfg.max_requests_per_sec, burst
@@ -810,6 +866,8 @@ impl Service {
                 self.judged.clear();
                 self.update_ibd();
                 if tip_moved {
+                    self.status_due = true;
+                    self.push_status();
                     self.publish_shared();
                 }
                 self.schedule();
@@ -961,7 +1019,7 @@ impl Service {
             BlockVerdict::Failed(e) => {
                 tracing::error!(error = %e, "storage error while accepting a block");
             }
-            BlockVerdict::Known(_) => {}
+            BlockVerdict::Known(h) => tracing::debug!(%peer, %h, "block already known"),
         }
     }
 
@@ -1011,6 +1069,7 @@ impl Service {
                         p.in_flight.insert(*h);
                     }
                 }
+                tracing::debug!(%peer, first = %chunk[0], count = chunk.len(), "asking for blocks");
                 self.request(
                     peer,
                     Request::GetBlocks(chunk.to_vec()),
@@ -1035,7 +1094,10 @@ impl Service {
         let s = &self.snapshot.status;
         let caught_up = s.height >= s.best_header_height && s.height >= self.best_peer_height();
         let have_peer_status = self.peers.values().any(|p| p.status.is_some());
-        if caught_up && have_peer_status {
+        // As Bitcoin Core: a tip less than a day old means the node is not catching up, even
+        // alone (a lone miner, a fresh regtest node with a block).
+        let recent_tip = s.tip_time + MAX_TIP_AGE >= unix_now();
+        if caught_up && (have_peer_status || recent_tip) {
             self.ibd_done = true;
             tracing::info!(height = s.height, "initial block download finished");
         }
@@ -1088,9 +1150,10 @@ impl Service {
             p.bytes_recv += message.data.len() as u64;
         }
         if message.topic == self.blocks_topic.hash() {
-            if message.data.len() >= 96 {
-                self.validating
-                    .insert(BlockHash(coinrs_core::hash::sha256(&message.data[..96])));
+            let hash = (message.data.len() >= 96)
+                .then(|| BlockHash(coinrs_core::hash::sha256(&message.data[..96])));
+            if let Some(h) = hash {
+                self.validating.insert(h);
             }
             let job = Job::Block {
                 peer,
@@ -1098,6 +1161,9 @@ impl Service {
                 gossip: Some(message_id.clone()),
             };
             if !offer(&self.jobs, job) {
+                if let Some(h) = hash {
+                    self.validating.remove(&h);
+                }
                 self.swarm
                     .behaviour_mut()
                     .gossip
@@ -1146,7 +1212,9 @@ impl Service {
             if multiaddr_ip(&addr).is_some_and(|ip| ip.is_unspecified()) {
                 continue;
             }
-            self.swarm.behaviour_mut().kad.add_address(&peer_id, addr);
+            if let Some(kad) = self.swarm.behaviour_mut().kad.as_mut() {
+                kad.add_address(&peer_id, addr);
+            }
         }
     }
 
@@ -1175,7 +1243,9 @@ impl Service {
         if let mdns::Event::Discovered(list) = event {
             for (peer, addr) in list {
                 self.discovered.entry(peer).or_default().push(addr.clone());
-                self.swarm.behaviour_mut().kad.add_address(&peer, addr);
+                if let Some(kad) = self.swarm.behaviour_mut().kad.as_mut() {
+                    kad.add_address(&peer, addr);
+                }
             }
         }
     }
@@ -1255,6 +1325,7 @@ impl Service {
                             addr: addr.clone(),
                             peer: None,
                             last_dial: None,
+                            other_chain: false,
                         });
                         self.dial_addr(addr);
                         Ok(())
@@ -1307,6 +1378,7 @@ impl Service {
                 let now = unix_now();
                 let result = if add {
                     if self.bans.ban(subnet, now, until, "manually added") {
+                        self.sync_gate();
                         let victims: Vec<PeerId> = self
                             .peers
                             .iter()
@@ -1323,6 +1395,7 @@ impl Service {
                         Err("Error: IP/Subnet already banned".to_string())
                     }
                 } else if self.bans.unban(&subnet) {
+                    self.sync_gate();
                     Ok(())
                 } else {
                     Err("Error: Unban failed. Requested address/subnet was not previously manually banned.".to_string())
@@ -1334,6 +1407,7 @@ impl Service {
             }
             Command::ClearBanned(reply) => {
                 self.bans.clear();
+                self.sync_gate();
                 self.banned_ids.clear();
                 let _ = reply.send(());
             }
@@ -1381,6 +1455,27 @@ impl Service {
         }
     }
 
+    /// Tells every peer our status when the tip moved, at most once a second: a peer behind
+    /// us learns of the better chain whatever way our blocks came (a gossiped block is
+    /// forwarded by gossipsub; a downloaded one or a reorganisation is not).
+    fn push_status(&mut self) {
+        if !self.status_due || self.last_status_push.elapsed() < Duration::from_secs(1) {
+            return;
+        }
+        self.status_due = false;
+        self.last_status_push = Instant::now();
+        let status = self.snapshot.status.clone();
+        let peers: Vec<PeerId> = self
+            .peers
+            .iter()
+            .filter(|(_, p)| p.status.is_some())
+            .map(|(id, _)| *id)
+            .collect();
+        for p in peers {
+            self.request(p, Request::Status(status.clone()), Pending::Status);
+        }
+    }
+
     fn outbound_count(&self) -> usize {
         self.peers.values().filter(|p| !p.inbound).count()
     }
@@ -1392,6 +1487,7 @@ impl Service {
             .iter_mut()
             .filter(|a| {
                 a.peer.is_none()
+                    && !a.other_chain
                     && a.last_dial
                         .is_none_or(|t| t.elapsed() >= Duration::from_secs(5))
             })
@@ -1410,10 +1506,9 @@ impl Service {
                 && self.last_walk.is_none_or(|t| t.elapsed() >= WALK_EVERY)
             {
                 self.last_walk = Some(Instant::now());
-                self.swarm
-                    .behaviour_mut()
-                    .kad
-                    .get_closest_peers(PeerId::random());
+                if let Some(kad) = self.swarm.behaviour_mut().kad.as_mut() {
+                    kad.get_closest_peers(PeerId::random());
+                }
             }
             let want = self
                 .cfg
@@ -1440,6 +1535,8 @@ impl Service {
             }
             self.book.save();
         }
+        self.sync_gate();
+        self.push_status();
         self.update_ibd();
         self.log_progress();
         self.schedule();

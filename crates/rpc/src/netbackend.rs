@@ -78,6 +78,7 @@ impl Backend for NodeContext {
             genesis: chain.hash_at(0).unwrap_or_default(),
             tip,
             height: chain.height(),
+            tip_time: chain.entry(&tip).map_or(0, |e| e.header.time),
             chainwork: chain
                 .entry(&tip)
                 .map(|e| e.chainwork.to_be_bytes::<32>())

@@ -122,6 +122,8 @@ struct Peer {
     addnode: bool,
     /// Already judged and being disconnected.
     condemned: bool,
+    /// Its mempool was asked for (once we had caught up with it).
+    mempool_asked: bool,
 }
 
 /// What an outbound request was for.
@@ -447,6 +449,7 @@ impl Service {
                 requests: RateLimit::new(self.burst()),
                 addnode,
                 condemned: false,
+                mempool_asked: false,
             },
         );
         tracing::info!(%peer, %addr, inbound, "peer connected");
@@ -708,11 +711,10 @@ impl Service {
             self.other_chain(peer, "other consensus parameters");
             return false;
         }
-        let first = {
+        {
             let Some(p) = self.peers.get_mut(&peer) else {
                 return false;
             };
-            let first = p.status.is_none();
             p.best_header_height = Some(
                 p.best_header_height
                     .unwrap_or(0)
@@ -722,12 +724,9 @@ impl Service {
             p.best_block_height = Some(p.best_block_height.unwrap_or(0).max(status.height));
             p.lacks.clear();
             p.status = Some(status.clone());
-            first
-        };
-        if first {
-            self.request(peer, Request::GetMempool, Pending::Mempool);
         }
         offer(&self.jobs, Job::PeerStatus { peer, status });
+        self.fetch_mempools();
         true
     }
 
@@ -836,6 +835,26 @@ impl Service {
         }
     }
 
+    /// Asks each peer for its mempool once we have its chain: before that its transactions
+    /// would spend outputs we do not know yet.
+    fn fetch_mempools(&mut self) {
+        let height = self.snapshot.status.height;
+        let ready: Vec<PeerId> = self
+            .peers
+            .iter()
+            .filter(|(_, p)| {
+                !p.mempool_asked && p.status.as_ref().is_some_and(|s| s.height <= height)
+            })
+            .map(|(id, _)| *id)
+            .collect();
+        for peer in ready {
+            if let Some(p) = self.peers.get_mut(&peer) {
+                p.mempool_asked = true;
+            }
+            self.request(peer, Request::GetMempool, Pending::Mempool);
+        }
+    }
+
     fn ask_headers(&mut self, peer: PeerId, locator: Vec<BlockHash>) {
         let Some(p) = self.peers.get_mut(&peer) else {
             return;
@@ -866,6 +885,7 @@ impl Service {
                 self.judged.clear();
                 self.update_ibd();
                 if tip_moved {
+                    self.fetch_mempools();
                     self.status_due = true;
                     self.push_status();
                     self.publish_shared();

@@ -106,6 +106,21 @@ impl Node {
         Ok(node)
     }
 
+    /// Starts a node on `chain` in an existing datadir (kept when the node is dropped), and
+    /// waits until its JSON-RPC answers (a `--reindex` start may take a while: up to 10
+    /// minutes).
+    pub fn start_in(datadir: &Path, chain: &str, args: &[&str]) -> Result<Self> {
+        let mut node = Self::spawn(
+            datadir.to_path_buf(),
+            None,
+            chain,
+            args.iter().map(|s| s.to_string()).collect(),
+            None,
+        )?;
+        node.wait_ready_for(Duration::from_secs(600))?;
+        Ok(node)
+    }
+
     fn spawn(
         datadir: PathBuf,
         tmp: Option<tempfile::TempDir>,
@@ -176,7 +191,11 @@ impl Node {
 
     /// Waits until the node answers `getblockcount` (or fails if it exits first).
     pub fn wait_ready(&mut self) -> Result<()> {
-        let deadline = Instant::now() + Duration::from_secs(60);
+        self.wait_ready_for(Duration::from_secs(60))
+    }
+
+    fn wait_ready_for(&mut self, limit: Duration) -> Result<()> {
+        let deadline = Instant::now() + limit;
         loop {
             if let Some(child) = self.child.as_mut()
                 && let Some(status) = child.try_wait()?
@@ -190,7 +209,7 @@ impl Node {
                 return Ok(());
             }
             if Instant::now() > deadline {
-                bail!("coinrsd did not answer within 60 s");
+                bail!("coinrsd did not answer within {limit:?}");
             }
             std::thread::sleep(Duration::from_millis(20));
         }

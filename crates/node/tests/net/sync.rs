@@ -207,3 +207,53 @@ fn nodes_of_two_chains_do_not_connect() {
     }
     assert_eq!(height(&r), 0);
 }
+
+#[test]
+fn nodes_sync_over_quic_and_fetch_a_new_peers_mempool() {
+    let a = node(&[]);
+    a.rpc("generatetoaddress", json!([101, address()]));
+    let tx = signed_spend(
+        &key(),
+        &[coinbase_outpoint(&a, 1)],
+        vec![TxOut {
+            value: 50 * 100_000_000 - 10_000,
+            pubkey: key().public_key(),
+        }],
+        0,
+    );
+    let txid = tx.txid().to_string();
+    a.rpc("sendrawtransaction", json!([hex::encode(tx.encode())]));
+    // B knows A only by its QUIC address.
+    let quic = format!("/ip4/127.0.0.1/udp/{}/quic-v1", a.p2p_port);
+    let b = node(&["--connect", &quic]);
+    wait_same_tip(&[&a, &b], 60);
+    let peers = b.rpc("getpeerinfo", json!([]));
+    assert!(
+        peers[0]["addr"].as_str().unwrap().contains("quic-v1"),
+        "{peers:#}"
+    );
+    // The waiting transaction came with the status exchange, not with a block.
+    wait_until(30, "B fetches A's mempool", || {
+        b.rpc("getrawmempool", json!([]))
+            .as_array()
+            .unwrap()
+            .contains(&json!(txid))
+    });
+}
+
+#[test]
+fn a_node_that_does_not_listen_still_dials_out() {
+    let a = node(&[]);
+    let b = node(&["--listen=false", "--addnode", &a.p2p_addr()]);
+    a.rpc("generatetoaddress", json!([3, address()]));
+    wait_same_tip(&[&a, &b], 60);
+    let info = b.rpc("getnetworkinfo", json!([]));
+    assert_eq!(info["localaddresses"], json!([]));
+    assert_eq!(info["connections_out"], json!(1));
+    // Nobody can dial it: its port is closed.
+    assert!(std::net::TcpStream::connect(b.p2p_addr()).is_err());
+    let c = node(&[]);
+    c.rpc("addnode", json!([b.p2p_addr(), "onetry"]));
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    assert_eq!(c.rpc("getconnectioncount", json!([])), json!(0));
+}

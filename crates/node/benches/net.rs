@@ -1,0 +1,230 @@
+//! Network benchmarks with real coinrsd processes on loopback (release binaries: `cargo
+//! build --release --bins` first):
+//!
+//! - `sync`: a fresh node syncs a 10 100-block regtest chain carrying 100 000 signed
+//!   1-in-2-out transactions from one peer (headers first, then blocks, every signature
+//!   checked), against `--reindex` of the same chain on the same machine; the sync node's
+//!   peak resident memory is printed;
+//! - `propagation`: a block mined at one end of a line of 5 nodes, until the other end has it.
+//!
+//! `cargo build --release --bins && cargo bench -p coinrs-node --bench net`
+//!
+//! The chain is built once in-process (past timestamps, so nothing is `time-too-new`) and
+//! kept in `target/bench-fixtures/`.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use coinrs_chain::{Chain, ChainOptions};
+use coinrs_core::build::build_child;
+use coinrs_core::params::ChainParams;
+use coinrs_core::sig::{SigningKey, signed_spend};
+use coinrs_core::{OutPoint, TxOut};
+use coinrs_testkit::Node;
+use criterion::{Criterion, criterion_group, criterion_main};
+use serde_json::json;
+
+/// Blocks of the sync chain: 100 coinbase-only blocks (maturity), then 10 000 blocks of
+/// `TXS_PER_BLOCK` spends each.
+const BLOCKS: u64 = 10_100;
+const TXS_PER_BLOCK: usize = 10;
+const FEE: u64 = 300;
+
+fn key() -> SigningKey {
+    SigningKey::from_secret_bytes([0x55; 32]).unwrap()
+}
+
+fn fixture_root() -> PathBuf {
+    let exe = std::env::current_exe().expect("bench executable");
+    // target/release/deps/<bench> → target/bench-fixtures
+    exe.parent()
+        .and_then(Path::parent)
+        .and_then(Path::parent)
+        .expect("target folder")
+        .join("bench-fixtures")
+}
+
+/// A datadir holding the sync chain (built on first use).
+fn sync_fixture() -> PathBuf {
+    let root = fixture_root().join(format!("sync-{BLOCKS}"));
+    let done = root.join("complete");
+    if done.exists() {
+        return root;
+    }
+    let _ = std::fs::remove_dir_all(&root);
+    let dir = root.join("regtest");
+    std::fs::create_dir_all(&dir).unwrap();
+    let params = ChainParams::regtest();
+    let now = 4_000_000_000;
+    let mut chain = Chain::open(&dir, params.clone(), &ChainOptions::default(), now).unwrap();
+    let pk = key().public_key();
+    // Outputs ready to spend, oldest first, with their values.
+    let mut coins: std::collections::VecDeque<(OutPoint, u64)> = Default::default();
+    let started = Instant::now();
+    while chain.height() < BLOCKS {
+        let tip = chain.entry(&chain.tip()).unwrap().clone();
+        let height = tip.header.height + 1;
+        let mut txs = Vec::new();
+        if height > 100 {
+            // The coinbase of 100 blocks ago has matured.
+            let hash = chain.hash_at(height - 100).unwrap();
+            let cb = chain.block(&hash).unwrap().unwrap().transactions[0].txid();
+            coins.push_back((OutPoint { txid: cb, vout: 0 }, params.subsidy(height - 100)));
+            for _ in 0..TXS_PER_BLOCK {
+                let (op, value) = coins.pop_front().expect("a coin to spend");
+                let half = (value - FEE) / 2;
+                let outputs = vec![
+                    TxOut {
+                        value: half,
+                        pubkey: pk,
+                    },
+                    TxOut {
+                        value: value - FEE - half,
+                        pubkey: pk,
+                    },
+                ];
+                let tx = signed_spend(&key(), &[op], outputs, 0);
+                let txid = tx.txid();
+                coins.push_back((OutPoint { txid, vout: 0 }, half));
+                coins.push_back((OutPoint { txid, vout: 1 }, value - FEE - half));
+                txs.push(tx);
+            }
+        }
+        let fees = FEE * txs.len() as u64;
+        let block = build_child(
+            &params,
+            &tip.header,
+            tip.block1_time,
+            txs,
+            fees,
+            pk,
+            tip.header.time + 600,
+        );
+        chain.accept_block(&block.encode(), now).unwrap();
+        if height.is_multiple_of(1000) {
+            eprintln!(
+                "fixture: {height}/{BLOCKS} blocks ({:.0} s)",
+                started.elapsed().as_secs_f64()
+            );
+        }
+    }
+    chain.flush().unwrap();
+    drop(chain);
+    std::fs::write(&done, b"").unwrap();
+    root
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+fn height(n: &Node) -> u64 {
+    n.rpc("getblockcount", json!([])).as_u64().unwrap()
+}
+
+fn peak_rss_kib(n: &Node) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{}/status", n.pid().unwrap())).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+fn sync(c: &mut Criterion) {
+    let fixture = sync_fixture();
+    // The serving node works on its own copy (it writes its peers and bans).
+    let serve_dir = tempfile::tempdir().unwrap();
+    copy_dir(&fixture, serve_dir.path());
+    let server = Node::start_in(serve_dir.path(), "regtest", &[]).unwrap();
+    assert_eq!(height(&server), BLOCKS);
+    let mut group = c.benchmark_group("net");
+    group.sample_size(10);
+    group.measurement_time(Duration::from_secs(60));
+    group.warm_up_time(Duration::from_millis(1));
+    let mut rss = Vec::new();
+    group.bench_function("sync_10100_blocks_100k_txs_from_one_peer", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                let started = Instant::now();
+                let node = Node::start("regtest", &["--connect", &server.p2p_addr()]).unwrap();
+                while height(&node) < BLOCKS {
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                total += started.elapsed();
+                rss.push(peak_rss_kib(&node));
+            }
+            total
+        })
+    });
+    group.bench_function("reindex_10100_blocks_100k_txs", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                let dir = tempfile::tempdir().unwrap();
+                copy_dir(&fixture, dir.path());
+                let started = Instant::now();
+                let node = Node::start_in(dir.path(), "regtest", &["--reindex"]).unwrap();
+                assert_eq!(height(&node), BLOCKS);
+                total += started.elapsed();
+            }
+            total
+        })
+    });
+    group.finish();
+    rss.sort_unstable();
+    if let Some(max) = rss.last() {
+        eprintln!(
+            "sync node peak resident memory: median {} MiB, max {} MiB",
+            rss[rss.len() / 2] / 1024,
+            max / 1024
+        );
+    }
+}
+
+fn propagation(c: &mut Criterion) {
+    let nodes: Vec<Node> = (0..5)
+        .map(|_| Node::start("regtest", &[]).unwrap())
+        .collect();
+    for pair in nodes.windows(2) {
+        pair[1].rpc("addnode", json!([pair[0].p2p_addr(), "add"]));
+    }
+    let address = coinrs_core::address::encode_address("crt", &key().public_key()).unwrap();
+    // Wait until the line is up: a first block reaches the far end.
+    nodes[0].rpc("generatetoaddress", json!([1, address]));
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while height(&nodes[4]) < 1 {
+        assert!(Instant::now() < deadline, "the line did not connect");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let mut group = c.benchmark_group("net");
+    group.sample_size(30);
+    group.bench_function("propagation_across_5_nodes", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                let started = Instant::now();
+                let hash = nodes[0].rpc("generatetoaddress", json!([1, address]))[0].clone();
+                while nodes[4].rpc("getbestblockhash", json!([])) != hash {
+                    std::thread::sleep(Duration::from_micros(500));
+                }
+                total += started.elapsed();
+            }
+            total
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, sync, propagation);
+criterion_main!(benches);

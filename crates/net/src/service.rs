@@ -1047,43 +1047,68 @@ impl Service {
 
     /// Hands out block requests for the missing blocks of the snapshot.
     fn schedule(&mut self) {
+        let candidates: Vec<(BlockHash, u64)> = self
+            .snapshot
+            .missing
+            .iter()
+            .filter(|(h, _)| {
+                !self.in_flight.contains_key(h)
+                    && !self.validating.contains(h)
+                    && !self.judged.contains(h)
+            })
+            .copied()
+            .collect();
         let pending = self.in_flight.len() + self.validating.len();
-        if pending >= MAX_BLOCKS_PENDING {
+        if candidates.is_empty() || pending >= MAX_BLOCKS_PENDING {
             return;
         }
         let mut budget = MAX_BLOCKS_PENDING - pending;
-        let mut batches: HashMap<PeerId, Vec<BlockHash>> = HashMap::new();
-        let missing = self.snapshot.missing.clone();
-        for (hash, height) in missing {
-            if budget == 0 {
-                break;
-            }
-            if self.in_flight.contains_key(&hash)
-                || self.validating.contains(&hash)
-                || self.judged.contains(&hash)
-            {
-                continue;
-            }
-            let choice = self
-                .peers
-                .iter()
-                .filter(|(_, p)| {
-                    p.status.is_some()
-                        && p.best_header_height.is_some_and(|h| h >= height)
-                        && !p.lacks.contains(&hash)
-                })
-                .map(|(id, p)| (p.in_flight.len() + batches.get(id).map_or(0, Vec::len), *id))
-                .filter(|(load, _)| *load < MAX_IN_FLIGHT_PER_PEER)
-                .min();
-            let Some((_, peer)) = choice else {
+        // Wait for room for a full request, unless fewer blocks are left: many small
+        // requests cost more than they gain.
+        if budget < MAX_BLOCKS_PER_REQUEST && candidates.len() > budget {
+            return;
+        }
+        let mut order: Vec<(usize, PeerId)> = self
+            .peers
+            .iter()
+            .filter(|(_, p)| p.status.is_some() && !p.condemned)
+            .map(|(id, p)| (p.in_flight.len(), *id))
+            .collect();
+        order.sort();
+        let mut taken: HashSet<BlockHash> = HashSet::new();
+        for (mut load, peer) in order {
+            let Some(p) = self.peers.get(&peer) else {
                 continue;
             };
-            batches.entry(peer).or_default().push(hash);
-            budget -= 1;
-        }
-        for (peer, hashes) in batches {
-            for chunk in hashes.chunks(MAX_BLOCKS_PER_REQUEST) {
-                for h in chunk {
+            let best = p.best_header_height.unwrap_or(0);
+            let has = |h: &BlockHash, height: u64| height <= best && !p.lacks.contains(h);
+            let mut requests = Vec::new();
+            loop {
+                let room = (MAX_IN_FLIGHT_PER_PEER - load)
+                    .min(budget)
+                    .min(MAX_BLOCKS_PER_REQUEST);
+                if room == 0 {
+                    break;
+                }
+                let mut available = candidates
+                    .iter()
+                    .filter(|(h, height)| !taken.contains(h) && has(h, *height));
+                let chunk: Vec<BlockHash> =
+                    available.by_ref().take(room).map(|(h, _)| *h).collect();
+                if chunk.is_empty() {
+                    break;
+                }
+                // A short request only when it takes all that is left for this peer.
+                if chunk.len() < MAX_BLOCKS_PER_REQUEST && available.next().is_some() {
+                    break;
+                }
+                taken.extend(chunk.iter().copied());
+                load += chunk.len();
+                budget -= chunk.len();
+                requests.push(chunk);
+            }
+            for chunk in requests {
+                for h in &chunk {
                     self.in_flight.insert(*h, peer);
                     if let Some(p) = self.peers.get_mut(&peer) {
                         p.in_flight.insert(*h);
@@ -1092,8 +1117,8 @@ impl Service {
                 tracing::debug!(%peer, first = %chunk[0], count = chunk.len(), "asking for blocks");
                 self.request(
                     peer,
-                    Request::GetBlocks(chunk.to_vec()),
-                    Pending::Blocks(chunk.to_vec()),
+                    Request::GetBlocks(chunk.clone()),
+                    Pending::Blocks(chunk),
                 );
             }
         }

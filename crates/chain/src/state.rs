@@ -182,6 +182,8 @@ pub struct Chain {
     utxo: UtxoCache,
     /// The block of the active chain the stored `utxo` table reflects.
     utxo_best: BlockHash,
+    /// The block `accept_one` just stored, with its txids, while it activates the best chain.
+    just_stored: Option<(BlockHash, Block, Vec<Txid>)>,
     events: Vec<ChainEvent>,
 }
 
@@ -270,6 +272,7 @@ impl Chain {
             cache_bytes: options.cache_bytes,
             utxo: UtxoCache::new(options.cache_bytes / 2),
             utxo_best: genesis,
+            just_stored: None,
             events: Vec::new(),
         };
         if created {
@@ -894,14 +897,17 @@ impl Chain {
                 Err(e) => return Err(e),
             }
         }
-        if let Err(reason) = check_block_body(&block, bytes.len(), &self.params) {
-            // Only a body that its header commits to condemns the header: a wrong merkle root
-            // may be a peer's mangling of a good block.
-            if block.compute_merkle_root() == block.header.merkle_root {
-                self.mark_failed(hash, Failure::Rule(reason))?;
+        let txids = match check_block_body(&block, bytes.len(), &self.params) {
+            Ok(txids) => txids,
+            Err(reason) => {
+                // Only a body that its header commits to condemns the header: a wrong merkle
+                // root may be a peer's mangling of a good block.
+                if block.compute_merkle_root() == block.header.merkle_root {
+                    self.mark_failed(hash, Failure::Rule(reason))?;
+                }
+                return Err(ChainError::Rejected(reason));
             }
-            return Err(ChainError::Rejected(reason));
-        }
+        };
         if store_bytes {
             self.store.put_block(&hash, bytes)?;
         }
@@ -914,7 +920,12 @@ impl Chain {
         self.next_seq += 1;
         self.index.insert(hash, entry);
         self.data_arrived(hash);
-        self.activate_best_chain()?;
+        // Most blocks are connected right away: spare the connect reading, decoding and
+        // hashing them again.
+        self.just_stored = Some((hash, block, txids));
+        let activated = self.activate_best_chain();
+        self.just_stored = None;
+        activated?;
         let e = &self.index[&hash];
         if let Validity::Failed(Failure::Rule(reason)) = e.validity {
             return Err(ChainError::Rejected(reason));
@@ -1095,10 +1106,17 @@ impl Chain {
     /// in the index, the active chain and the tip; then its changes of the unspent outputs go
     /// to the cache (which is written first if they would take it past its budget).
     fn connect(&mut self, hash: &BlockHash) -> Result<()> {
-        let block = self.read_stored_block(hash)?;
+        let (block, txids) = match self.just_stored.take() {
+            Some((h, block, txids)) if h == *hash => (block, txids),
+            other => {
+                self.just_stored = other;
+                let block = self.read_stored_block(hash)?;
+                let txids = check_block_body(&block, block.encoded_size(), &self.params)
+                    .map_err(ChainError::Rejected)?;
+                (block, txids)
+            }
+        };
         let p = self.store.state_path.clone();
-        let txids = check_block_body(&block, block.encoded_size(), &self.params)
-            .map_err(ChainError::Rejected)?;
         let additional = block
             .transactions
             .iter()

@@ -30,7 +30,7 @@ use redb::{Durability, ReadableDatabase, ReadableTable, ReadableTableMetadata, W
 use ruint::aliases::U256;
 
 use crate::error::{ChainError, Result};
-use crate::index::{Failure, IndexEntry, Validity};
+use crate::index::{BlockIndex, Failure, IndexEntry, Validity};
 use crate::orphans::{DEFAULT_MAX_ORPHAN_BYTES, DEFAULT_MAX_ORPHANS, OrphanPool};
 use crate::store::{
     ACTIVE, At, INDEX, KEY_SCHEMA, KEY_TIP, KEY_UTXO_BEST, META, SCHEMA_VERSION, Store, TXINDEX,
@@ -163,7 +163,7 @@ type CandidateKey = (Reverse<U256>, u64, BlockHash);
 pub struct Chain {
     params: ChainParams,
     store: Store,
-    index: HashMap<BlockHash, IndexEntry>,
+    index: BlockIndex,
     /// Blocks with data of which an ancestor has no data.
     incomplete: HashSet<BlockHash>,
     /// The blocks of `incomplete` by parent: they become complete with it.
@@ -260,7 +260,7 @@ impl Chain {
         let mut chain = Chain {
             params,
             store,
-            index: HashMap::new(),
+            index: BlockIndex::default(),
             incomplete: HashSet::new(),
             unlinked: HashMap::new(),
             candidates: BTreeSet::new(),
@@ -682,6 +682,19 @@ impl Chain {
             .map(IndexEntry::height)
             .max()
             .unwrap_or(0)
+    }
+
+    /// The most-work header that is not known invalid (the tip when none has more work), and
+    /// its height: what headers-first sync downloads towards. One pass over the index.
+    pub fn best_header(&self) -> (BlockHash, u64) {
+        let tip = self.tip();
+        let mut best = (self.index[&tip].chainwork, tip, self.height());
+        for (hash, e) in self.index.iter() {
+            if e.chainwork > best.0 && !e.validity.is_invalid() {
+                best = (e.chainwork, *hash, e.height());
+            }
+        }
+        (best.1, best.2)
     }
 
     /// A stored block.

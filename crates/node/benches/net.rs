@@ -29,6 +29,7 @@ use serde_json::json;
 const BLOCKS: u64 = 10_100;
 const TXS_PER_BLOCK: usize = 10;
 const FEE: u64 = 300;
+const PAYMENT: u64 = 10_000;
 
 fn key() -> SigningKey {
     SigningKey::from_secret_bytes([0x55; 32]).unwrap()
@@ -67,9 +68,18 @@ fn sync_fixture() -> PathBuf {
         let mut txs = Vec::new();
         if height > 100 {
             // The coinbase of 100 blocks ago has matured.
+            // (Once the subsidy has halved away, only fees are left: too little to spend.)
             let hash = chain.hash_at(height - 100).unwrap();
-            let cb = chain.block(&hash).unwrap().unwrap().transactions[0].txid();
-            coins.push_back((OutPoint { txid: cb, vout: 0 }, params.subsidy(height - 100)));
+            let cb = chain.block(&hash).unwrap().unwrap().transactions[0].clone();
+            if cb.outputs[0].value > FEE + PAYMENT {
+                coins.push_back((
+                    OutPoint {
+                        txid: cb.txid(),
+                        vout: 0,
+                    },
+                    cb.outputs[0].value,
+                ));
+            }
             for _ in 0..TXS_PER_BLOCK {
                 let (op, value) = coins.pop_front().expect("a coin to spend");
                 let half = (value - FEE) / 2;

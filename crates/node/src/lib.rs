@@ -118,6 +118,7 @@ pub async fn run(options: Options) -> Result<()> {
         started,
         shutdown: shutdown_tx,
         net: std::sync::OnceLock::new(),
+        download_path: Default::default(),
     });
 
     let net_config = config::net_config(&options, &params, &chain_dir)?;

@@ -28,6 +28,10 @@ pub struct NodeContext {
     pub shutdown: watch::Sender<bool>,
     /// The peer-to-peer network, once started (absent in tests that run without it).
     pub net: OnceLock<coinrs_net::Handle>,
+    /// The headers between the active chain and the best header, kept between the
+    /// network's calls so that finding the next blocks to download does not walk the whole
+    /// header chain each time (see `netbackend`).
+    pub download_path: Mutex<crate::netbackend::DownloadPath>,
 }
 
 impl NodeContext {
@@ -61,6 +65,11 @@ impl NodeContext {
             .iter()
             .any(|e| matches!(e, ChainEvent::Disconnected(_)));
         if !reorg {
+            // An empty mempool has nothing to lose to a block: spare reading the blocks back
+            // (during initial sync that is every block).
+            if pool.is_empty() {
+                return;
+            }
             for e in &events {
                 if let ChainEvent::Connected(hash) = e
                     && let Ok(Some(block)) = chain.block(hash)

@@ -20,21 +20,46 @@ use crate::context::{NodeContext, now};
 
 /// The most-work header that is not known invalid, and its height.
 pub fn best_header(chain: &Chain) -> (BlockHash, u64) {
-    let tip = chain.tip();
-    let mut best = (tip, chain.height());
-    let mut best_work = chain.entry(&tip).map(|e| e.chainwork).unwrap_or_default();
-    for t in chain.chain_tips() {
-        if t.status == coinrs_chain::TipStatus::Invalid {
-            continue;
+    chain.best_header()
+}
+
+/// The headers from just above the active chain up to the best header, oldest first. Blocks
+/// that became active are dropped from the front as the tip moves, so the next blocks to
+/// download are found in time proportional to the download window, not to the distance to
+/// the best header; the path is rebuilt when the best header changes or no longer hangs off
+/// the active chain.
+#[derive(Debug, Default)]
+pub struct DownloadPath {
+    best: Option<BlockHash>,
+    blocks: std::collections::VecDeque<(BlockHash, u64)>,
+}
+
+impl DownloadPath {
+    fn update(&mut self, chain: &Chain) {
+        let (best, _) = chain.best_header();
+        while self.blocks.front().is_some_and(|(h, _)| chain.is_active(h)) {
+            self.blocks.pop_front();
         }
-        if let Some(e) = chain.entry(&t.hash)
-            && e.chainwork > best_work
-        {
-            best_work = e.chainwork;
-            best = (t.hash, t.height);
+        let attached = match self.blocks.front() {
+            Some((h, _)) => chain
+                .entry(h)
+                .is_some_and(|e| chain.is_active(&e.header.prev_hash)),
+            None => chain.is_active(&best),
+        };
+        if self.best == Some(best) && attached {
+            return;
+        }
+        self.best = Some(best);
+        self.blocks.clear();
+        let mut hash = best;
+        while !chain.is_active(&hash) {
+            let Some(e) = chain.entry(&hash) else {
+                break;
+            };
+            self.blocks.push_front((hash, e.header.height));
+            hash = e.header.prev_hash;
         }
     }
-    best
 }
 
 /// The ancestor of `hash` at `height` (which must not be above it).
@@ -225,20 +250,14 @@ impl Backend for NodeContext {
 
     fn missing_blocks(&self, max: usize) -> Vec<(BlockHash, u64)> {
         let chain = self.chain();
-        let (mut hash, _) = best_header(&chain);
-        let mut path = Vec::new();
-        while !chain.is_active(&hash) {
-            let Some(e) = chain.entry(&hash) else {
-                break;
-            };
-            if !e.has_data {
-                path.push((hash, e.header.height));
-            }
-            hash = e.header.prev_hash;
-        }
-        path.reverse();
-        path.truncate(max);
-        path
+        let mut path = self.download_path.lock().unwrap_or_else(|p| p.into_inner());
+        path.update(&chain);
+        path.blocks
+            .iter()
+            .filter(|(h, _)| chain.entry(h).is_some_and(|e| !e.has_data))
+            .take(max)
+            .copied()
+            .collect()
     }
 
     fn accept_tx(&self, bytes: &[u8]) -> TxVerdict {

@@ -52,8 +52,10 @@ pub const MAX_IN_FLIGHT_PER_PEER: usize = 32;
 pub const MAX_BLOCKS_PENDING: usize = 256;
 /// How often connections, discovery and the shared facts are looked after.
 const TICK: Duration = Duration::from_secs(1);
-/// How often a progress line is logged during initial sync.
+/// How often a progress line is logged during initial sync: every 10 s, or every 500
+/// blocks when sync is faster than that.
 const PROGRESS_EVERY: Duration = Duration::from_secs(10);
+const PROGRESS_BLOCKS: u64 = 500;
 /// How often peers are asked for their status again (catches missed relays).
 const STATUS_EVERY: Duration = Duration::from_secs(30);
 /// A tip older than this (seconds) means the node may still be catching up.
@@ -885,6 +887,7 @@ impl Service {
                 self.judged.clear();
                 self.update_ibd();
                 if tip_moved {
+                    self.log_progress();
                     self.fetch_mempools();
                     self.status_due = true;
                     self.push_status();
@@ -1149,10 +1152,13 @@ impl Service {
     }
 
     fn log_progress(&mut self) {
-        if self.ibd_done || self.last_progress.elapsed() < PROGRESS_EVERY {
+        let s = &self.snapshot.status;
+        let blocks_since = s.height.saturating_sub(self.progress_height);
+        if self.ibd_done
+            || (self.last_progress.elapsed() < PROGRESS_EVERY && blocks_since < PROGRESS_BLOCKS)
+        {
             return;
         }
-        let s = &self.snapshot.status;
         let target = s.best_header_height.max(self.best_peer_height());
         if target <= s.height {
             return;

@@ -9,6 +9,7 @@
 
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, SyncSender, TryRecvError};
+use std::time::{Duration, Instant};
 
 use coinrs_core::block::BlockHeader;
 use coinrs_core::{BlockHash, Txid};
@@ -22,6 +23,9 @@ use crate::behaviour::is_no_stop;
 use crate::protocol::{
     MAX_BLOCKS_REPLY_BYTES, MAX_HEADERS, MAX_MEMPOOL_IDS, Request, Response, Status,
 };
+
+/// Longest time between snapshots while the worker is busy.
+const SNAPSHOT_EVERY: Duration = Duration::from_millis(500);
 
 /// How many blocks ahead of the tip the download window reaches.
 pub const WINDOW: usize = 1024;
@@ -106,17 +110,29 @@ pub(crate) fn run_chain_worker(
     done: mpsc::Sender<Done>,
 ) {
     let mut changed = true;
+    let mut last_snapshot = Instant::now();
+    let snapshot = |last: &mut Instant| {
+        *last = Instant::now();
+        Done::Snapshot(Snapshot {
+            status: backend.status(),
+            missing: backend.missing_blocks(WINDOW),
+        })
+    };
     loop {
+        // While blocks keep coming, a snapshot now and then all the same: the event loop's
+        // view of the tip (progress, status pushes) must not wait for the queue to drain.
+        if changed
+            && last_snapshot.elapsed() >= SNAPSHOT_EVERY
+            && done.blocking_send(snapshot(&mut last_snapshot)).is_err()
+        {
+            return;
+        }
         let job = if changed {
             match jobs.try_recv() {
                 Ok(j) => j,
                 Err(TryRecvError::Empty) => {
                     changed = false;
-                    let snap = Snapshot {
-                        status: backend.status(),
-                        missing: backend.missing_blocks(WINDOW),
-                    };
-                    if done.blocking_send(Done::Snapshot(snap)).is_err() {
+                    if done.blocking_send(snapshot(&mut last_snapshot)).is_err() {
                         return;
                     }
                     continue;

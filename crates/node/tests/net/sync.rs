@@ -66,10 +66,18 @@ fn a_syncing_node_downloads_blocks_from_two_peers() {
     let a = node(&[]);
     let b = node(&[]);
     connect(&b, &a);
-    a.rpc("generatetoaddress", json!([400, address()]));
+    a.rpc("generatetoaddress", json!([1200, address()]));
     wait_same_tip(&[&a, &b], 120);
     let c = node(&["--addnode", &a.p2p_addr(), "--addnode", &b.p2p_addr()]);
     wait_same_tip(&[&a, &c], 120);
+    // The syncing node said how far it was.
+    let log = std::fs::read_to_string(c.log_path()).unwrap();
+    assert!(
+        log.lines()
+            .any(|l| l.contains("sync progress") && l.contains("percent") && l.contains("eta")),
+        "no progress line in {}",
+        c.log_path().display()
+    );
     let peers = c.rpc("getpeerinfo", json!([]));
     let sources = peers
         .as_array()
@@ -89,7 +97,7 @@ fn a_syncing_node_downloads_blocks_from_two_peers() {
         .sum();
     // Blocks are not fetched over and over (a few may come twice: one that arrived by
     // gossip while its download was in flight, or a request that timed out).
-    assert!(total <= 400 + 64, "downloaded {total} blocks for 400");
+    assert!(total <= 1200 + 64, "downloaded {total} blocks for 1200");
 }
 
 #[test]
@@ -256,4 +264,43 @@ fn a_node_that_does_not_listen_still_dials_out() {
     c.rpc("addnode", json!([b.p2p_addr(), "onetry"]));
     std::thread::sleep(std::time::Duration::from_secs(2));
     assert_eq!(c.rpc("getconnectioncount", json!([])), json!(0));
+}
+
+#[test]
+fn peers_are_added_listed_and_disconnected_by_rpc() {
+    let a = node(&[]);
+    let b = node(&[]);
+    connect(&b, &a);
+    // Added twice: Core's -23; removing what was never added: -24.
+    assert_eq!(b.rpc_err("addnode", json!([a.p2p_addr(), "add"])).code, -23);
+    assert_eq!(
+        b.rpc_err("addnode", json!(["127.0.0.1:1", "remove"])).code,
+        -24
+    );
+    assert_eq!(b.rpc_err("addnode", json!(["nonsense", "add"])).code, -8);
+    let info = b.rpc("getnetworkinfo", json!([]));
+    assert_eq!(info["connections"], json!(1));
+    assert_eq!(info["connections_out"], json!(1));
+    let local = info["localaddresses"].as_array().unwrap();
+    assert!(
+        local.iter().any(|a| a
+            .as_str()
+            .unwrap()
+            .ends_with(&format!("/p2p/{}", own_id(&b)))),
+        "{info:#}"
+    );
+    let peer = &b.rpc("getpeerinfo", json!([]))[0];
+    assert_eq!(peer["inbound"], json!(false));
+    assert_eq!(peer["connection"], json!("direct"));
+    assert_eq!(peer["peerid"], json!(own_id(&a)));
+    // Disconnected by its number; kept peers come back, so remove it first.
+    b.rpc("addnode", json!([a.p2p_addr(), "remove"]));
+    b.rpc("disconnectnode", json!(["", peer["id"]]));
+    wait_until(10, "B drops A", || peer_ids(&b).is_empty());
+    assert_eq!(b.rpc_err("disconnectnode", json!([own_id(&a)])).code, -29);
+    // By peer id, from A's side.
+    b.rpc("addnode", json!([a.p2p_addr(), "onetry"]));
+    wait_until(10, "B reconnects", || peer_ids(&b).contains(&own_id(&a)));
+    a.rpc("disconnectnode", json!([own_id(&b)]));
+    wait_until(10, "A drops B", || peer_ids(&a).is_empty());
 }

@@ -39,6 +39,19 @@ pub const MAX_RESPONSE_BYTES: usize = MAX_BLOCKS_REPLY_BYTES + 1_100_000;
 /// Largest gossip message: one block of the chain's maximum size with room for the framing.
 pub const MAX_GOSSIP_BYTES: usize = 1_100_000;
 
+/// The hash of an encoded block, from its first 96 bytes (the header), without decoding the
+/// rest; `None` when the bytes are shorter than a header.
+pub fn block_hash_of(bytes: &[u8]) -> Option<BlockHash> {
+    let header = bytes.get(..coinrs_core::block::BlockHeader::SIZE)?;
+    Some(BlockHash(coinrs_core::hash::sha256(header)))
+}
+
+/// The size of a message on the wire (its frame's length prefix included), for the
+/// per-peer traffic counters.
+pub fn wire_size<M: BorshSerialize>(msg: &M) -> u64 {
+    borsh::object_length(msg).map_or(0, |n| n as u64 + 4)
+}
+
 /// The lower-case hex of the genesis hash, as used in every protocol name and topic.
 pub fn chain_tag(genesis: &BlockHash) -> String {
     hex::encode(genesis.0)

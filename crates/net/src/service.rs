@@ -540,11 +540,15 @@ impl Service {
 
     // ---- requests ----
 
-    fn request(&mut self, peer: PeerId, req: Request, what: Pending) {
-        let size = borsh::object_length(&req).unwrap_or(0) as u64;
+    fn count_traffic(&mut self, peer: PeerId, sent: u64, received: u64) {
         if let Some(p) = self.peers.get_mut(&peer) {
-            p.bytes_sent += size + 4;
+            p.bytes_sent += sent;
+            p.bytes_recv += received;
         }
+    }
+
+    fn request(&mut self, peer: PeerId, req: Request, what: Pending) {
+        self.count_traffic(peer, protocol::wire_size(&req), 0);
         let id = self
             .swarm
             .behaviour_mut()
@@ -573,10 +577,7 @@ impl Service {
                     },
                 ..
             } => {
-                let size = borsh::object_length(&response).unwrap_or(0) as u64;
-                if let Some(p) = self.peers.get_mut(&peer) {
-                    p.bytes_recv += size + 4;
-                }
+                self.count_traffic(peer, 0, protocol::wire_size(&response));
                 if let Some((_, what)) = self.pending.remove(&request_id) {
                     self.on_response(peer, what, response);
                 }
@@ -652,7 +653,7 @@ impl Service {
         let Some(p) = self.peers.get_mut(&peer) else {
             return;
         };
-        p.bytes_recv += borsh::object_length(&request).unwrap_or(0) as u64 + 4;
+        p.bytes_recv += protocol::wire_size(&request);
         let counted = !matches!(request, Request::GetHeaders { .. } | Request::GetBlocks(_));
         if counted && !p.requests.take(rate, burst) {
             let reason = format!(
@@ -691,10 +692,7 @@ impl Service {
         channel: request_response::ResponseChannel<Response>,
         response: Response,
     ) {
-        let size = borsh::object_length(&response).unwrap_or(0) as u64;
-        if let Some(p) = self.peers.get_mut(&peer) {
-            p.bytes_sent += size + 4;
-        }
+        self.count_traffic(peer, protocol::wire_size(&response), 0);
         let _ = self
             .swarm
             .behaviour_mut()
@@ -761,11 +759,10 @@ impl Service {
                 let asked_set: HashSet<BlockHash> = asked.iter().copied().collect();
                 let mut got = HashSet::new();
                 for bytes in blocks {
-                    if bytes.len() < 96 {
+                    let Some(hash) = protocol::block_hash_of(&bytes) else {
                         self.misbehaved(peer, "a block shorter than its header");
                         return;
-                    }
-                    let hash = BlockHash(coinrs_core::hash::sha256(&bytes[..96]));
+                    };
                     if !asked_set.contains(&hash) {
                         self.misbehaved(peer, "a block that was not asked for");
                         return;
@@ -1201,8 +1198,7 @@ impl Service {
             p.bytes_recv += message.data.len() as u64;
         }
         if message.topic == self.blocks_topic.hash() {
-            let hash = (message.data.len() >= 96)
-                .then(|| BlockHash(coinrs_core::hash::sha256(&message.data[..96])));
+            let hash = protocol::block_hash_of(&message.data);
             if let Some(h) = hash {
                 self.validating.insert(h);
             }

@@ -175,8 +175,7 @@ pub(crate) fn run_chain_worker(
                     h.copy_from_slice(&bytes[4..12]);
                     u64::from_le_bytes(h)
                 });
-                let hash =
-                    (bytes.len() >= 96).then(|| BlockHash(coinrs_core::hash::sha256(&bytes[..96])));
+                let hash = crate::protocol::block_hash_of(&bytes);
                 let verdict = backend.accept_block(&bytes);
                 Done::Block {
                     peer,

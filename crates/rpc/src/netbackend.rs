@@ -215,13 +215,12 @@ impl Backend for NodeContext {
     }
 
     fn accept_block(&self, bytes: &[u8]) -> BlockVerdict {
-        if bytes.len() < BlockHeader::SIZE {
+        let Some(hash) = coinrs_net::protocol::block_hash_of(bytes) else {
             return BlockVerdict::Invalid {
                 reason: "block shorter than a header".into(),
                 honest: false,
             };
-        }
-        let hash = BlockHash(coinrs_core::hash::sha256(&bytes[..BlockHeader::SIZE]));
+        };
         let mut chain = self.chain();
         let before = chain.tip();
         let result = chain.accept_block(bytes, now());

@@ -11,3 +11,4 @@ pub mod bip32;
 pub mod crypt;
 pub mod error;
 pub mod keys;
+pub mod select;

@@ -783,6 +783,7 @@ impl Service {
                         self.validating.remove(&hash);
                     }
                 }
+                tracing::debug!(%peer, asked = asked.len(), got = got.len(), first = %asked[0], "blocks received");
                 if let Some(p) = self.peers.get_mut(&peer) {
                     for h in &asked {
                         p.in_flight.remove(h);
@@ -1346,10 +1347,13 @@ impl Service {
     fn on_command(&mut self, cmd: Command) {
         match cmd {
             Command::TipChanged(tip) => {
-                offer(&self.jobs, Job::Refresh);
                 // Blocks from peers travel by gossip (forwarded after validation) or were
-                // downloaded during sync: only our own blocks are announced here.
+                // downloaded during sync, and the worker sends a snapshot after them: only a
+                // tip of our own (mined, submitted, invalidated by RPC) needs a refresh and
+                // an announcement. (A refresh per downloaded block once filled the worker's
+                // queue and pushed blocks out of it.)
                 if !self.from_network.contains(&tip) && !self.validating.contains(&tip) {
+                    offer(&self.jobs, Job::Refresh);
                     offer(&self.jobs, Job::Announce(tip));
                 }
             }

@@ -95,9 +95,10 @@ fn a_syncing_node_downloads_blocks_from_two_peers() {
         .iter()
         .map(|p| p["blocks_downloaded"].as_u64().unwrap())
         .sum();
-    // Blocks are not fetched over and over (a few may come twice: one that arrived by
-    // gossip while its download was in flight, or a request that timed out).
-    assert!(total <= 1200 + 64, "downloaded {total} blocks for 1200");
+    // Blocks are not fetched over and over (a few may come twice, after a request that
+    // timed out).
+    assert!(total <= 1200 + 32, "downloaded {total} blocks for 1200");
+    eprintln!("downloaded {total} blocks for 1200");
 }
 
 #[test]

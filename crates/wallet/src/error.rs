@@ -1,7 +1,9 @@
 //! Errors of the wallet crate. The RPC layer maps each variant to one JSON-RPC code in one
 //! place: [`WalletError::Locked`] → -13, [`WalletError::WrongPassphrase`] → -14,
-//! [`WalletError::InsufficientFunds`] → -6, [`WalletError::Address`] → -5, the argument
-//! errors ([`WalletError::Dust`], [`WalletError::InvalidMnemonic`], …) → -8, storage → -4.
+//! [`WalletError::InsufficientFunds`] → -6, [`WalletError::Address`] → -5,
+//! [`WalletError::NotMine`] → -4 (Core's "private key not known"), [`WalletError::NotEncrypted`]
+//! → -15, the argument errors ([`WalletError::Dust`], [`WalletError::InvalidMnemonic`], …)
+//! → -8, storage → -4.
 
 use std::path::PathBuf;
 
@@ -50,6 +52,9 @@ pub enum WalletError {
     /// A private key that is not 64 hex digits of a valid secp256k1 secret.
     #[error("invalid private key encoding: {0}")]
     InvalidPrivateKey(String),
+    /// A key, address or output the wallet does not hold.
+    #[error("{0} is not known to this wallet")]
+    NotMine(String),
     /// An address that does not decode for this chain.
     #[error("invalid address: {0}")]
     Address(#[from] coinrs_core::error::AddressError),

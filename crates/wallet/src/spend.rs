@@ -234,6 +234,28 @@ mod tests {
         let amounts = s.w.amounts(s.w.transaction(&tx.txid()).unwrap());
         assert_eq!(amounts.fee, Some(created.fee));
         assert_eq!(amounts.sent - amounts.received, 3 * COIN + created.fee);
+
+        // Everything above is on disk: a reopened wallet sees the same coins and history.
+        let path = s.w.path().to_path_buf();
+        let (balances, unspent) = (s.w.balances(tip), s.w.unspent(tip, 0));
+        let history: Vec<_> =
+            s.w.transactions()
+                .into_iter()
+                .map(|(t, w)| (t, w.clone()))
+                .collect();
+        drop(std::mem::replace(
+            &mut s.w,
+            new_wallet(&path.with_file_name("other")),
+        ));
+        let w = Wallet::open(&path, &ChainParams::regtest()).unwrap();
+        assert_eq!(w.balances(tip), balances);
+        assert_eq!(w.unspent(tip, 0), unspent);
+        let reopened: Vec<_> = w
+            .transactions()
+            .into_iter()
+            .map(|(t, w)| (t, w.clone()))
+            .collect();
+        assert_eq!(reopened, history);
     }
 
     #[test]

@@ -930,6 +930,23 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn a_damaged_or_foreign_file_is_refused_not_used() {
+        let dir = tempfile::tempdir().unwrap();
+        let garbage = dir.path().join("garbage.redb");
+        std::fs::write(&garbage, vec![0x5a; 4096]).unwrap();
+        assert!(matches!(
+            Wallet::open(&garbage, &ChainParams::regtest()),
+            Err(WalletError::Corrupt { .. })
+        ));
+        // A creation that never finished leaves no wallet under the real name.
+        let path = dir.path().join("w.redb");
+        std::fs::write(dir.path().join("w.redb.creating"), b"half").unwrap();
+        drop(new_wallet(dir.path()));
+        assert!(Wallet::open(&path, &ChainParams::regtest()).is_ok());
+        assert!(!dir.path().join("w.redb.creating").exists());
+    }
+
+    #[test]
     fn a_backup_opens_as_the_same_wallet() {
         let dir = tempfile::tempdir().unwrap();
         let mut w = new_wallet(dir.path());

@@ -88,6 +88,10 @@ pub struct Options {
     /// transaction (0.00001 = 1 base unit per byte).
     #[arg(long, env = "COINRS_MINRELAYTXFEE", default_value = "0.00001")]
     pub minrelaytxfee: String,
+    /// Fee rate of the wallets' transactions, in coins per 1000 bytes (`settxfee` changes it
+    /// per wallet); by default the mempool's minimum relay fee rate.
+    #[arg(long, env = "COINRS_PAYTXFEE")]
+    pub paytxfee: Option<String>,
     /// Mempool size budget in MB (10^6 bytes of encoded transactions).
     #[arg(long, env = "COINRS_MAXMEMPOOL", default_value_t = 300)]
     pub maxmempool: usize,
@@ -202,6 +206,16 @@ pub fn mempool_policy(o: &Options) -> Result<coinrs_mempool::Policy, ConfigError
         max_bytes: o.maxmempool.saturating_mul(1_000_000),
         ..coinrs_mempool::Policy::default()
     })
+}
+
+/// `--paytxfee` as a fee rate in base units per 1000 bytes.
+pub fn pay_tx_fee(o: &Options) -> Result<Option<coinrs_wallet::FeeRate>, ConfigError> {
+    let Some(text) = &o.paytxfee else {
+        return Ok(None);
+    };
+    let fee = coinrs_rpc::params::parse_amount(&serde_json::Value::String(text.clone()))
+        .map_err(|e| ConfigError::Invalid(format!("--paytxfee {text}: {}", e.message)))?;
+    Ok(Some(coinrs_wallet::FeeRate(fee)))
 }
 
 /// The network settings of the options for a node whose chain folder is `dir`.

@@ -119,7 +119,17 @@ pub async fn run(options: Options) -> Result<()> {
         shutdown: shutdown_tx,
         net: std::sync::OnceLock::new(),
         download_path: Default::default(),
+        wallets: coinrs_rpc::wallets::Wallets::new(config::pay_tx_fee(&options)?),
     });
+    {
+        let ctx = Arc::clone(&ctx);
+        tokio::task::spawn_blocking(move || {
+            let chain = ctx.chain();
+            ctx.wallets.load_saved(&chain, &ctx.chain_dir, &ctx.params);
+        })
+        .await
+        .context("the wallet loading task failed")?;
+    }
 
     let net_config = config::net_config(&options, &params, &chain_dir)?;
     let (net, net_task) = coinrs_net::start(

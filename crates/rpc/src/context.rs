@@ -32,6 +32,8 @@ pub struct NodeContext {
     /// network's calls so that finding the next blocks to download does not walk the whole
     /// header chain each time (see `netbackend`).
     pub download_path: Mutex<crate::netbackend::DownloadPath>,
+    /// The loaded wallets (lock order: chain, mempool, wallets).
+    pub wallets: crate::wallets::Wallets,
 }
 
 impl NodeContext {
@@ -55,6 +57,7 @@ impl NodeContext {
         if events.is_empty() {
             return;
         }
+        self.wallets.chain_events(chain, &events);
         if let Some(net) = self.net.get()
             && events.iter().any(|e| matches!(e, ChainEvent::Connected(_)))
         {

@@ -10,6 +10,8 @@ pub mod code {
     pub const INVALID_REQUEST: i64 = -32600;
     /// Standard JSON-RPC: no such method.
     pub const METHOD_NOT_FOUND: i64 = -32601;
+    /// A deprecated use of a method (Core's RPC_METHOD_DEPRECATED).
+    pub const METHOD_DEPRECATED: i64 = -32;
     /// Standard JSON-RPC: internal error.
     pub const INTERNAL_ERROR: i64 = -32603;
     /// Standard JSON-RPC: the body is not JSON.
@@ -20,6 +22,8 @@ pub mod code {
     pub const TYPE_ERROR: i64 = -3;
     /// Not found, or an invalid address or key.
     pub const INVALID_ADDRESS_OR_KEY: i64 = -5;
+    /// A wallet error (storage, a key it does not hold).
+    pub const WALLET_ERROR: i64 = -4;
     /// Not enough funds.
     pub const WALLET_INSUFFICIENT_FUNDS: i64 = -6;
     /// An invalid parameter value (bad hex, out of range).
@@ -28,10 +32,14 @@ pub mod code {
     pub const WALLET_UNLOCK_NEEDED: i64 = -13;
     /// Wrong wallet passphrase.
     pub const WALLET_PASSPHRASE_INCORRECT: i64 = -14;
+    /// The command does not fit the wallet's encryption state.
+    pub const WALLET_WRONG_ENC_STATE: i64 = -15;
     /// No such wallet.
     pub const WALLET_NOT_FOUND: i64 = -18;
     /// Several wallets loaded and none named.
     pub const WALLET_NOT_SPECIFIED: i64 = -19;
+    /// The wallet is already loaded.
+    pub const WALLET_ALREADY_LOADED: i64 = -35;
     /// Hex or bytes that do not decode.
     pub const DESERIALIZATION_ERROR: i64 = -22;
     /// Missing or spent inputs, or another verification error.

@@ -19,6 +19,7 @@ pub mod netbackend;
 pub mod params;
 pub mod server;
 pub mod template;
+pub mod wallets;
 
 pub use context::NodeContext;
 pub use error::RpcError;

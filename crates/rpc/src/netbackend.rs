@@ -289,7 +289,12 @@ impl Backend for NodeContext {
             return TxVerdict::Refused(format!("storage error: {e}"));
         }
         match result {
-            Ok(_) => TxVerdict::Accepted(txid),
+            Ok(_) => {
+                if let Some(entry) = pool.get(&txid) {
+                    self.wallets.mempool_transaction(&entry.tx, entry.time);
+                }
+                TxVerdict::Accepted(txid)
+            }
             Err(MempoolReject::AlreadyInMempool) => TxVerdict::Known(txid),
             Err(r) if honest_tx_reason(&r) => TxVerdict::Refused(r.to_string()),
             Err(r) => TxVerdict::Invalid(r.to_string()),

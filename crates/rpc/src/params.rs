@@ -12,6 +12,8 @@ use crate::methods::Method;
 #[derive(Debug)]
 pub struct Args {
     values: Vec<Value>,
+    /// The wallet named by the request's path (`/wallet/NAME`), if any.
+    pub wallet: Option<String>,
 }
 
 impl Args {
@@ -53,7 +55,10 @@ impl Args {
         if values.len() < required || values.len() > method.params.len() {
             return Err(RpcError::new(code::MISC_ERROR, method.usage()));
         }
-        Ok(Args { values })
+        Ok(Args {
+            values,
+            wallet: None,
+        })
     }
 
     /// The argument at `i`, `None` when absent or null.

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, State};
+use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
@@ -70,7 +70,7 @@ pub async fn serve(
     });
     let app = Router::new()
         .route("/", post(handle))
-        .route("/wallet/{name}", post(handle))
+        .route("/wallet/{name}", post(handle_wallet))
         .layer(DefaultBodyLimit::max(config.max_body))
         .with_state(shared);
     // Small answers on keep-alive connections: send them at once (no Nagle delay).
@@ -99,6 +99,25 @@ fn same(a: &[u8], b: &[u8]) -> bool {
 }
 
 async fn handle(State(s): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
+    handle_request(s, headers, body, None).await
+}
+
+/// `POST /wallet/NAME`: the wallet methods act on wallet NAME.
+async fn handle_wallet(
+    State(s): State<Arc<Shared>>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    handle_request(s, headers, body, Some(name)).await
+}
+
+async fn handle_request(
+    s: Arc<Shared>,
+    headers: HeaderMap,
+    body: Bytes,
+    wallet: Option<String>,
+) -> Response {
     let authorised = headers
         .get(header::AUTHORIZATION)
         .is_some_and(|v| same(v.as_bytes(), s.expected_auth.as_bytes()));
@@ -138,13 +157,13 @@ async fn handle(State(s): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -
             }
             let mut replies = Vec::with_capacity(batch.len());
             for item in batch {
-                if let Some((_, reply)) = one(&s.ctx, item).await {
+                if let Some((_, reply)) = one(&s.ctx, item, wallet.as_deref()).await {
                     replies.push(reply);
                 }
             }
             json_response(StatusCode::OK, &Value::Array(replies))
         }
-        single => match one(&s.ctx, single).await {
+        single => match one(&s.ctx, single, wallet.as_deref()).await {
             Some((status, reply)) => json_response(status, &reply),
             None => StatusCode::NO_CONTENT.into_response(),
         },
@@ -168,14 +187,18 @@ fn v1_reply(id: Value, result: Result<Value, RpcError>) -> Value {
 }
 
 /// Runs one request object; `None` for a JSON-RPC 2.0 notification (no id: no answer).
-async fn one(ctx: &Arc<NodeContext>, request: Value) -> Option<(StatusCode, Value)> {
+async fn one(
+    ctx: &Arc<NodeContext>,
+    request: Value,
+    wallet: Option<&str>,
+) -> Option<(StatusCode, Value)> {
     let Value::Object(obj) = request else {
         let err = RpcError::new(code::INVALID_REQUEST, "Invalid Request object");
         return Some((StatusCode::BAD_REQUEST, v1_reply(Value::Null, Err(err))));
     };
     let v2 = obj.get("jsonrpc").and_then(Value::as_str) == Some("2.0");
     let id = obj.get("id").cloned();
-    let result = run(ctx, &obj).await;
+    let result = run(ctx, &obj, wallet).await;
     if v2 {
         let id = id?;
         let reply = match result {
@@ -196,6 +219,7 @@ async fn one(ctx: &Arc<NodeContext>, request: Value) -> Option<(StatusCode, Valu
 async fn run(
     ctx: &Arc<NodeContext>,
     obj: &serde_json::Map<String, Value>,
+    wallet: Option<&str>,
 ) -> Result<Value, RpcError> {
     let name = match obj.get("method") {
         Some(Value::String(s)) => s.as_str(),
@@ -210,7 +234,8 @@ async fn run(
     let method = methods::find(name)
         .filter(|m| !m.regtest_only || ctx.params.name == "regtest")
         .ok_or_else(|| RpcError::new(code::METHOD_NOT_FOUND, "Method not found"))?;
-    let args = Args::new(method, obj.get("params"))?;
+    let mut args = Args::new(method, obj.get("params"))?;
+    args.wallet = wallet.map(str::to_string);
     if method.blocking {
         let ctx = Arc::clone(ctx);
         tokio::task::spawn_blocking(move || (method.handler)(&ctx, &args))

@@ -1,11 +1,12 @@
 //! Mempool and mining-template methods: `sendrawtransaction`, `testmempoolaccept`,
 //! `getrawmempool`, `getmempoolinfo`, `getmempoolentry`, `getmininginfo`, `getblocktemplate`.
 
+use coinrs_chain::Chain;
 use coinrs_core::encode::decode;
 use coinrs_core::pow::{bits_to_target, difficulty};
 use coinrs_core::validation::UtxoView;
 use coinrs_core::{OutPoint, Transaction, Txid};
-use coinrs_mempool::{Entry, MempoolReject};
+use coinrs_mempool::{Entry, Mempool, MempoolReject};
 use serde_json::{Map, Value, json};
 
 use crate::context::{NodeContext, now};
@@ -18,7 +19,7 @@ fn fee_rate(units_per_kb: u64) -> Value {
     json::amount(units_per_kb)
 }
 
-fn decode_tx(hex_str: &str) -> Result<Transaction, RpcError> {
+pub(crate) fn decode_tx(hex_str: &str) -> Result<Transaction, RpcError> {
     let bytes = hex::decode(hex_str).map_err(|_| RpcError::decode("TX decode failed: not hex"))?;
     decode(&bytes).map_err(|e| RpcError::decode(format!("TX decode failed: {e}")))
 }
@@ -41,11 +42,24 @@ fn confirmed(utxos: &impl UtxoView, tx: &Transaction) -> bool {
 
 pub fn sendrawtransaction(ctx: &NodeContext, args: &Args) -> Result<Value, RpcError> {
     let tx = decode_tx(args.str(0)?)?;
-    let txid = tx.txid();
     let chain = ctx.chain();
     let mut pool = ctx.mempool();
+    let txid = submit(ctx, &chain, &mut pool, tx)?;
+    Ok(json!(txid.to_string()))
+}
+
+/// Puts `tx` into the mempool (Ok also when it is there already), announces it to the
+/// network and offers it to the loaded wallets. The caller holds the chain and the mempool
+/// (and not the wallets: lock order chain, mempool, wallets).
+pub(crate) fn submit(
+    ctx: &NodeContext,
+    chain: &Chain,
+    pool: &mut Mempool,
+    tx: Transaction,
+) -> Result<Txid, RpcError> {
+    let txid = tx.txid();
     if pool.contains(&txid) {
-        return Ok(json!(txid.to_string()));
+        return Ok(txid);
     }
     let snapshot = chain.utxo_snapshot()?;
     if confirmed(&snapshot, &tx) {
@@ -72,10 +86,13 @@ pub fn sendrawtransaction(ctx: &NodeContext, args: &Args) -> Result<Value, RpcEr
             if !evicted.is_empty() {
                 tracing::info!(count = evicted.len(), "mempool full: evicted transactions");
             }
-            if let (Some(net), Some(entry)) = (ctx.net.get(), pool.get(&txid)) {
-                net.announce_tx(entry.tx.encode());
+            if let Some(entry) = pool.get(&txid) {
+                if let Some(net) = ctx.net.get() {
+                    net.announce_tx(entry.tx.encode());
+                }
+                ctx.wallets.mempool_transaction(&entry.tx, entry.time);
             }
-            Ok(json!(txid.to_string()))
+            Ok(txid)
         }
         Err(reason) => Err(reject_error(reason)),
     }

@@ -7,6 +7,7 @@ mod mempool;
 mod mining;
 mod network;
 mod rawtx;
+mod wallet;
 
 use serde_json::Value;
 
@@ -342,6 +343,223 @@ pub static METHODS: &[Method] = &[
         mining::generateblock,
         blocking,
         regtest
+    ),
+    // wallet
+    method!(
+        "createwallet",
+        [
+            req("wallet_name"),
+            opt("disable_private_keys"),
+            opt("blank"),
+            opt("passphrase"),
+            opt("mnemonic"),
+            opt("bip39_passphrase")
+        ],
+        "Creates and loads a new wallet (HD, BIP86 keys). coinrs extension: mnemonic restores from a BIP39 mnemonic (12 or 24 words; bip39_passphrase is its optional passphrase) and rescans the chain.",
+        wallet::createwallet,
+        blocking
+    ),
+    method!(
+        "loadwallet",
+        [req("filename"), opt("load_on_startup")],
+        "Loads a wallet from a wallet file in the wallets folder and rescans it to the tip.",
+        wallet::loadwallet,
+        blocking
+    ),
+    method!(
+        "unloadwallet",
+        [opt("wallet_name"), opt("load_on_startup")],
+        "Unloads the wallet named by the argument or by the endpoint /wallet/NAME.",
+        wallet::unloadwallet,
+        blocking
+    ),
+    method!(
+        "listwallets",
+        [],
+        "Returns a list of currently loaded wallets.",
+        wallet::listwallets,
+        blocking
+    ),
+    method!(
+        "getwalletinfo",
+        [],
+        "Returns an object containing various wallet state info.",
+        wallet::getwalletinfo,
+        blocking
+    ),
+    method!(
+        "getnewaddress",
+        [opt("label"), opt("address_type")],
+        "Returns a new address for receiving payments.",
+        wallet::getnewaddress,
+        blocking
+    ),
+    method!(
+        "getrawchangeaddress",
+        [opt("address_type")],
+        "Returns a new address for receiving change.",
+        wallet::getrawchangeaddress,
+        blocking
+    ),
+    method!(
+        "getbalance",
+        [
+            opt("dummy"),
+            opt("minconf"),
+            opt("include_watchonly"),
+            opt("avoid_reuse")
+        ],
+        "Returns the total available balance (trusted).",
+        wallet::getbalance,
+        blocking
+    ),
+    method!(
+        "getbalances",
+        [],
+        "Returns an object with all balances in coins: mine.trusted, mine.untrusted_pending, mine.immature.",
+        wallet::getbalances,
+        blocking
+    ),
+    method!(
+        "listunspent",
+        [
+            opt("minconf"),
+            opt("maxconf"),
+            opt("addresses"),
+            opt("include_unsafe")
+        ],
+        "Returns array of unspent transaction outputs with between minconf and maxconf (inclusive) confirmations.",
+        wallet::listunspent,
+        blocking
+    ),
+    method!(
+        "sendtoaddress",
+        [
+            req("address"),
+            req("amount"),
+            opt("comment"),
+            opt("comment_to"),
+            opt("subtractfeefromamount")
+        ],
+        "Send an amount to a given address. Returns the txid.",
+        wallet::sendtoaddress,
+        blocking
+    ),
+    method!(
+        "sendmany",
+        [
+            req("dummy"),
+            req("amounts"),
+            opt("minconf"),
+            opt("comment"),
+            opt("subtractfeefrom")
+        ],
+        "Send multiple times: amounts is {\"address\": amount, ...}. Returns the txid.",
+        wallet::sendmany,
+        blocking
+    ),
+    method!(
+        "settxfee",
+        [req("amount")],
+        "Set the transaction fee rate in coins per 1000 bytes for this wallet (0: the node's default).",
+        wallet::settxfee,
+        blocking
+    ),
+    method!(
+        "listtransactions",
+        [
+            opt("label"),
+            opt("count"),
+            opt("skip"),
+            opt("include_watchonly")
+        ],
+        "Returns up to 'count' most recent transactions skipping the first 'skip'.",
+        wallet::listtransactions,
+        blocking
+    ),
+    method!(
+        "gettransaction",
+        [req("txid"), opt("include_watchonly"), opt("verbose")],
+        "Get detailed information about in-wallet transaction txid.",
+        wallet::gettransaction,
+        blocking
+    ),
+    method!(
+        "getaddressinfo",
+        [req("address")],
+        "Return information about the given address.",
+        wallet::getaddressinfo,
+        blocking
+    ),
+    method!(
+        "validateaddress",
+        [req("address")],
+        "Return information about the given address (needs no wallet).",
+        wallet::validateaddress,
+        blocking
+    ),
+    method!(
+        "signrawtransactionwithwallet",
+        [req("hexstring")],
+        "Sign inputs for raw transaction (serialized, hex-encoded) with the wallet's keys.",
+        wallet::signrawtransactionwithwallet,
+        blocking
+    ),
+    method!(
+        "encryptwallet",
+        [req("passphrase")],
+        "Encrypts the wallet with 'passphrase' (argon2id, XChaCha20-Poly1305); the wallet is locked afterwards.",
+        wallet::encryptwallet,
+        blocking
+    ),
+    method!(
+        "walletpassphrase",
+        [req("passphrase"), req("timeout")],
+        "Stores the wallet decryption key in memory for 'timeout' seconds.",
+        wallet::walletpassphrase,
+        blocking
+    ),
+    method!(
+        "walletlock",
+        [],
+        "Removes the wallet encryption key from memory, locking the wallet.",
+        wallet::walletlock,
+        blocking
+    ),
+    method!(
+        "walletpassphrasechange",
+        [req("oldpassphrase"), req("newpassphrase")],
+        "Changes the wallet passphrase from 'oldpassphrase' to 'newpassphrase'.",
+        wallet::walletpassphrasechange,
+        blocking
+    ),
+    method!(
+        "backupwallet",
+        [req("destination")],
+        "Safely copies the wallet file to destination (a relative path is taken from the chain folder).",
+        wallet::backupwallet,
+        blocking
+    ),
+    method!(
+        "importprivkey",
+        [req("privkey"), opt("label"), opt("rescan")],
+        "Adds a private key (64 hex digits, the x-only key is the output key untweaked) to the wallet and rescans.",
+        wallet::importprivkey,
+        blocking
+    ),
+    method!(
+        "dumpprivkey",
+        [req("address")],
+        "Reveals the private key of an address (64 hex digits, as importprivkey takes it).",
+        wallet::dumpprivkey,
+        blocking
+    ),
+    method!(
+        "getmnemonic",
+        [],
+        "coinrs extension: returns the BIP39 mnemonic of the wallet (only when unlocked).",
+        wallet::getmnemonic,
+        blocking
     ),
 ];
 

@@ -41,11 +41,13 @@ pub const JSON_PARAMS: &[(&str, &[usize])] = &[
     // IPFS
     ("exportcar", &[0, 1]), // from_height, to_height
     // Wallet
-    ("createwallet", &[1, 2, 4, 5, 6]), // disable_private_keys, blank, avoid_reuse, descriptors, load_on_startup
-    ("loadwallet", &[1]),               // load_on_startup
-    ("unloadwallet", &[1]),             // load_on_startup
-    ("restorewallet", &[2]),            // load_on_startup
-    ("getbalance", &[1, 2, 3]),         // minconf, include_watchonly, avoid_reuse
+    // disable_private_keys, blank; coinrs takes a mnemonic and its BIP39 passphrase (strings)
+    // where Core has avoid_reuse and descriptors.
+    ("createwallet", &[1, 2]),
+    ("loadwallet", &[1]),                       // load_on_startup
+    ("unloadwallet", &[1]),                     // load_on_startup
+    ("restorewallet", &[2]),                    // load_on_startup
+    ("getbalance", &[1, 2, 3]),                 // minconf, include_watchonly, avoid_reuse
     ("listunspent", &[0, 1, 2, 3, 4]), // minconf, maxconf, addresses, include_unsafe, query_options
     ("sendtoaddress", &[1, 4, 5, 6, 8, 9, 10]), // amount, subtractfeefromamount, replaceable, conf_target, avoid_reuse, fee_rate, verbose
     ("sendmany", &[1, 2, 4, 5, 6, 8, 9]), // amounts, minconf, subtractfeefrom, replaceable, conf_target, fee_rate, verbose
@@ -59,6 +61,7 @@ pub const JSON_PARAMS: &[(&str, &[usize])] = &[
     ("listreceivedbyaddress", &[0, 1, 2]), // minconf, include_empty, include_watchonly
     ("lockunspent", &[0, 1]),       // unlock, transactions
     ("keypoolrefill", &[0]),        // newsize
+    ("importprivkey", &[2]),        // rescan
 ];
 
 /// Whether argument `index` (zero-based) of `method` is parsed as JSON.

@@ -1,0 +1,271 @@
+//! Wallets through a real coinrsd: creation, mining to a wallet, maturity, payments between
+//! wallets and between nodes, encryption errors, restore from a mnemonic with a rescan,
+//! backups, the `/wallet/NAME` routing and `coinrs-cli --rpcwallet`.
+
+use std::time::{Duration, Instant};
+
+use coinrs_testkit::{Node, RpcError};
+use serde_json::{Value, json};
+
+/// Calls `method` on wallet `wallet` (`POST /wallet/NAME`).
+fn wcall(node: &Node, wallet: &str, method: &str, params: Value) -> Result<Value, RpcError> {
+    let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
+    let auth = node.auth_header().expect("auth");
+    let (status, text) = node
+        .post_raw(&format!("/wallet/{wallet}"), body.to_string(), Some(&auth))
+        .expect("post");
+    assert_eq!(status, 200, "{text}");
+    let reply: Value = serde_json::from_str(&text).expect("json");
+    match reply.get("error") {
+        Some(e) if !e.is_null() => Err(RpcError {
+            code: e["code"].as_i64().unwrap_or(0),
+            message: e["message"].as_str().unwrap_or_default().to_string(),
+        }),
+        _ => Ok(reply["result"].clone()),
+    }
+}
+
+fn w(node: &Node, wallet: &str, method: &str, params: Value) -> Value {
+    wcall(node, wallet, method, params.clone())
+        .unwrap_or_else(|e| panic!("{wallet} {method} {params}: {e:?}"))
+}
+
+fn balances(node: &Node, wallet: &str) -> (String, String, String) {
+    let b = w(node, wallet, "getbalances", json!([]));
+    let m = &b["mine"];
+    (
+        m["trusted"].to_string(),
+        m["untrusted_pending"].to_string(),
+        m["immature"].to_string(),
+    )
+}
+
+fn wait_until(what: &str, mut f: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !f() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn mined_coins_mature_and_pay_another_wallet() {
+    let node = Node::start("regtest", &[]).expect("start coinrsd");
+    // No wallet: -18; validateaddress needs none.
+    assert_eq!(node.rpc_err("getbalance", json!([])).code, -18);
+    let any = Node::address(7);
+    assert_eq!(
+        node.rpc("validateaddress", json!([any]))["isvalid"],
+        json!(true)
+    );
+    assert_eq!(
+        node.rpc("validateaddress", json!(["nonsense"]))["isvalid"],
+        json!(false)
+    );
+
+    node.rpc("createwallet", json!(["alice"]));
+    // The only wallet is the default.
+    let a_addr = node
+        .rpc("getnewaddress", json!([]))
+        .as_str()
+        .unwrap()
+        .to_string();
+    let info = node.rpc("getaddressinfo", json!([a_addr]));
+    assert_eq!(info["ismine"], json!(true));
+    assert_eq!(info["hdkeypath"], json!("m/86'/1'/0'/0/0"));
+
+    node.rpc("createwallet", json!(["bob"]));
+    assert_eq!(node.rpc_err("getbalance", json!([])).code, -19);
+    assert_eq!(
+        wcall(&node, "nobody", "getbalance", json!([]))
+            .unwrap_err()
+            .code,
+        -18
+    );
+    let mut names = node.rpc("listwallets", json!([]));
+    names.as_array_mut().unwrap().sort_by_key(|v| v.to_string());
+    assert_eq!(names, json!(["alice", "bob"]));
+
+    node.rpc("generatetoaddress", json!([1, a_addr]));
+    assert_eq!(
+        balances(&node, "alice"),
+        (
+            "0.00000000".into(),
+            "0.00000000".into(),
+            "50.00000000".into()
+        )
+    );
+    // Mature after coinbase_maturity + 1 = 101 confirmations.
+    node.generate(99);
+    assert_eq!(balances(&node, "alice").0, "0.00000000");
+    node.generate(1);
+    assert_eq!(
+        balances(&node, "alice"),
+        (
+            "50.00000000".into(),
+            "0.00000000".into(),
+            "0.00000000".into()
+        )
+    );
+    assert_eq!(
+        w(&node, "alice", "getbalance", json!([])).to_string(),
+        "50.00000000"
+    );
+
+    let b_addr = w(&node, "bob", "getnewaddress", json!([]));
+    let txid = w(&node, "alice", "sendtoaddress", json!([b_addr, 10]));
+    let pool = node.rpc("getrawmempool", json!([]));
+    assert_eq!(pool, json!([txid]));
+    assert_eq!(
+        balances(&node, "bob"),
+        (
+            "0.00000000".into(),
+            "10.00000000".into(),
+            "0.00000000".into()
+        )
+    );
+    let sent = w(&node, "alice", "gettransaction", json!([txid]));
+    assert_eq!(sent["amount"].to_string(), "-10.00000000");
+    assert_eq!(sent["confirmations"], json!(0));
+    let fee = -sent["fee"].as_f64().unwrap();
+    assert!(fee > 0.0 && fee < 0.001, "{fee}");
+
+    node.generate(1);
+    assert_eq!(balances(&node, "bob").0, "10.00000000");
+    let a_trusted: f64 = balances(&node, "alice").0.parse().unwrap();
+    assert!((a_trusted - (40.0 - fee)).abs() < 1e-9, "{a_trusted}");
+    let listed = w(&node, "bob", "listtransactions", json!([]));
+    assert_eq!(listed[0]["category"], json!("receive"));
+    assert_eq!(listed[0]["confirmations"], json!(1));
+    let unspent = w(&node, "bob", "listunspent", json!([]));
+    assert_eq!(unspent.as_array().unwrap().len(), 1);
+
+    // Unload, and wallets loaded at a stop come back at the next start.
+    node.rpc("unloadwallet", json!(["bob"]));
+    assert_eq!(node.rpc("listwallets", json!([])), json!(["alice"]));
+    node.rpc("loadwallet", json!(["bob"]));
+    assert_eq!(balances(&node, "bob").0, "10.00000000");
+    let mut node = node;
+    node.restart(&[]).expect("restart");
+    let mut names = node.rpc("listwallets", json!([]));
+    names.as_array_mut().unwrap().sort_by_key(|v| v.to_string());
+    assert_eq!(names, json!(["alice", "bob"]));
+    assert_eq!(balances(&node, "bob").0, "10.00000000");
+}
+
+#[test]
+fn locked_wallets_refuse_to_spend_and_restores_find_the_coins() {
+    let node = Node::start("regtest", &[]).expect("start coinrsd");
+    node.rpc("createwallet", json!(["w"]));
+    let addr = node.rpc("getnewaddress", json!([]));
+    node.rpc("generatetoaddress", json!([101, addr]));
+    let mnemonic = node
+        .rpc("getmnemonic", json!([]))
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(mnemonic.split(' ').count(), 12);
+
+    node.rpc("encryptwallet", json!(["secret"]));
+    let other = Node::address(3);
+    assert_eq!(node.rpc_err("sendtoaddress", json!([other, 1])).code, -13);
+    assert_eq!(node.rpc_err("getmnemonic", json!([])).code, -13);
+    assert_eq!(
+        node.rpc_err("walletpassphrase", json!(["wrong", 60])).code,
+        -14
+    );
+    node.rpc("walletpassphrase", json!(["secret", 60]));
+    assert!(
+        node.rpc("getwalletinfo", json!([]))["unlocked_until"]
+            .as_u64()
+            .unwrap()
+            > 0
+    );
+    node.rpc("sendtoaddress", json!([other, 1]));
+    node.rpc("walletlock", json!([]));
+    assert_eq!(
+        node.rpc("getwalletinfo", json!([]))["unlocked_until"],
+        json!(0)
+    );
+    node.rpc("walletpassphrasechange", json!(["secret", "better"]));
+    assert_eq!(
+        node.rpc_err("walletpassphrase", json!(["secret", 60])).code,
+        -14
+    );
+    node.generate(1);
+    let before = balances(&node, "w");
+
+    // A backup loads as a wallet of its own.
+    let backup = node.chain_dir().join("wallets").join("copy.redb");
+    node.rpc("backupwallet", json!([backup.to_str().unwrap()]));
+    node.rpc("loadwallet", json!(["copy"]));
+    assert_eq!(balances(&node, "copy"), before);
+
+    // A fresh node synced from this one, with the mnemonic restored: every coin comes back.
+    let fresh = Node::start("regtest", &[]).expect("start coinrsd");
+    fresh.rpc("addnode", json!([node.p2p_addr(), "add"]));
+    let height = node.rpc("getblockcount", json!([]));
+    wait_until("sync", || fresh.rpc("getblockcount", json!([])) == height);
+    fresh.rpc(
+        "createwallet",
+        json!(["restored", false, false, "", mnemonic]),
+    );
+    assert_eq!(balances(&fresh, "restored"), before);
+    let txs = fresh.rpc("listtransactions", json!(["*", 1000]));
+    assert_eq!(txs.as_array().unwrap().len(), 102, "{txs}");
+}
+
+#[test]
+fn two_nodes_pay_each_other_and_agree_after_each_block() {
+    let a = Node::start("regtest", &[]).expect("start a");
+    let b = Node::start("regtest", &[]).expect("start b");
+    b.rpc("addnode", json!([a.p2p_addr(), "add"]));
+    a.rpc("createwallet", json!(["a"]));
+    b.rpc("createwallet", json!(["b"]));
+    let a_addr = a.rpc("getnewaddress", json!([]));
+    a.rpc("generatetoaddress", json!([101, a_addr]));
+    wait_until("sync", || b.rpc("getblockcount", json!([])) == json!(101));
+
+    let b_addr = b.rpc("getnewaddress", json!([]));
+    let txid = a.rpc("sendmany", json!(["", {b_addr.as_str().unwrap(): "12.5"}]));
+    // The payment reaches b's mempool and wallet over the network.
+    wait_until("relay", || {
+        b.rpc("getrawmempool", json!([])) == json!([txid.clone()])
+    });
+    assert_eq!(balances(&b, "b").1, "12.50000000");
+    let hash = b.generate(1);
+    wait_until("block", || {
+        a.rpc("getbestblockhash", json!([])) == json!(hash[0])
+    });
+    assert_eq!(balances(&b, "b").0, "12.50000000");
+    assert_eq!(balances(&b, "b").1, "0.00000000");
+
+    // And back, through coinrs-cli --rpcwallet.
+    let a_addr2 = a.rpc("getnewaddress", json!([]));
+    let out = b.cli(&[
+        "--rpcwallet",
+        "b",
+        "sendtoaddress",
+        a_addr2.as_str().unwrap(),
+        "2",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let hash = b.generate(1);
+    wait_until("block", || {
+        a.rpc("getbestblockhash", json!([])) == json!(hash[0])
+    });
+    let b_trusted: f64 = balances(&b, "b").0.parse().unwrap();
+    assert!(b_trusted < 10.5 && b_trusted > 10.49, "{b_trusted}");
+    let out = a.cli(&["--rpcwallet", "a", "getbalances"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let shown: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(shown["mine"], w(&a, "a", "getbalances", json!([]))["mine"]);
+}

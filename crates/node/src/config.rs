@@ -56,7 +56,8 @@ pub struct Options {
     /// Mine blocks.
     #[arg(long, env = "COINRS_MINE", num_args = 0..=1, default_missing_value = "true", default_value = "false")]
     pub mine: bool,
-    /// Pay mined coins to this address [default: a key kept in the chain folder, mining.key].
+    /// Pay mined coins to this address [default: a new address of the wallet `default`, created
+    /// if missing; a node that already has a `mining.key` in its chain folder keeps paying it].
     #[arg(long, env = "COINRS_MINE_ADDRESS")]
     pub mine_address: Option<String>,
     /// Mining threads [default: number of cores].

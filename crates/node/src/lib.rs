@@ -1,7 +1,7 @@
 //! # coinrs-node
 //!
 //! Wiring only: reads the configuration ([`config`]), takes the chain folder ([`datadir`]:
-//! lock, cookie, mining key), starts logging ([`logging`]), opens the chain state, and runs
+//! lock, cookie, the wallet or key that mined coins pay), starts logging ([`logging`]), opens the chain state, and runs
 //! the tasks until a stop.
 //!
 //! Tasks and channels:
@@ -171,7 +171,26 @@ pub async fn run(options: Options) -> Result<()> {
         let pubkey = match &options.mine_address {
             Some(a) => coinrs_core::address::decode_address(&params.hrp, a)
                 .map_err(|e| anyhow::anyhow!("--mine-address {a}: {e}"))?,
-            None => datadir::mining_key(&chain_dir)?.public_key(),
+            // A node that mined before wallets existed keeps its key (`importprivkey` with
+            // the content of mining.key moves those coins into a wallet).
+            None if chain_dir.join("mining.key").exists() => {
+                datadir::mining_key(&chain_dir)?.public_key()
+            }
+            None => {
+                let ctx = Arc::clone(&ctx);
+                tokio::task::spawn_blocking(move || {
+                    let chain = ctx.chain();
+                    coinrs_rpc::wallets::default_wallet_key(
+                        &ctx.wallets,
+                        &chain,
+                        &ctx.chain_dir,
+                        &ctx.params,
+                    )
+                })
+                .await
+                .context("the default wallet task failed")?
+                .map_err(|e| anyhow::anyhow!("wallet default for --mine: {}", e.message))?
+            }
         };
         let address =
             coinrs_core::address::encode_address(&params.hrp, &pubkey).unwrap_or_default();

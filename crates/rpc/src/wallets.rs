@@ -252,6 +252,47 @@ impl Wallets {
     }
 }
 
+/// The wallet that receives mined coins when no `--mine-address` is given.
+pub const DEFAULT_WALLET: &str = "default";
+
+/// A new receiving key of the wallet `default` (loaded, or created when its file is missing):
+/// where `--mine` pays by default.
+pub fn default_wallet_key(
+    wallets: &Wallets,
+    chain: &Chain,
+    chain_dir: &Path,
+    params: &ChainParams,
+) -> Result<[u8; 32], RpcError> {
+    let loaded = wallets.lock().contains_key(DEFAULT_WALLET);
+    if !loaded {
+        let path = wallet_path(chain_dir, DEFAULT_WALLET);
+        let wallet = if path.exists() {
+            Wallet::open(&path, params).map_err(wallet_error)?
+        } else {
+            std::fs::create_dir_all(wallet_dir(chain_dir)).map_err(|e| {
+                RpcError::new(
+                    code::WALLET_ERROR,
+                    format!("cannot create the wallets folder: {e}"),
+                )
+            })?;
+            let opts = coinrs_wallet::CreateOptions {
+                birth_height: chain.height() + 1,
+                ..coinrs_wallet::CreateOptions::default()
+            };
+            tracing::info!("creating the wallet \"default\" for mined coins");
+            Wallet::create(&path, params, DEFAULT_WALLET, opts).map_err(wallet_error)?
+        };
+        wallets.insert_as(chain, chain_dir, DEFAULT_WALLET.to_string(), wallet)?;
+    }
+    let mut map = wallets.lock();
+    let w = map
+        .get_mut(DEFAULT_WALLET)
+        .ok_or_else(|| RpcError::new(code::WALLET_NOT_FOUND, "wallet default not loaded"))?;
+    w.wallet
+        .new_key(coinrs_wallet::Branch::Receive)
+        .map_err(wallet_error)
+}
+
 /// Brings `wallet` from its last block (or its birth height) to the chain's tip: blocks of a
 /// branch left while it was not loaded are disconnected, then the active chain's blocks are
 /// connected, with a progress line every 1000 blocks.

@@ -269,3 +269,53 @@ fn two_nodes_pay_each_other_and_agree_after_each_block() {
     let shown: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(shown["mine"], w(&a, "a", "getbalances", json!([]))["mine"]);
 }
+
+#[test]
+fn a_reorganisation_drops_a_payment_and_a_new_block_confirms_it_again() {
+    let node = Node::start("regtest", &[]).expect("start coinrsd");
+    node.rpc("createwallet", json!(["alice"]));
+    node.rpc("createwallet", json!(["bob"]));
+    let a_addr = w(&node, "alice", "getnewaddress", json!([]));
+    node.rpc("generatetoaddress", json!([101, a_addr]));
+    let b_addr = w(&node, "bob", "getnewaddress", json!([]));
+    let txid = w(&node, "alice", "sendtoaddress", json!([b_addr, "5"]));
+    let alice_before = balances(&node, "alice");
+    let hash = node.generate(1);
+    assert_eq!(balances(&node, "bob").0, "5.00000000");
+    let alice_after = balances(&node, "alice");
+
+    node.rpc("invalidateblock", json!([hash[0]]));
+    // The payment is unconfirmed again (back in the mempool), for both wallets.
+    assert_eq!(node.rpc("getrawmempool", json!([])), json!([txid]));
+    assert_eq!(
+        balances(&node, "bob"),
+        (
+            "0.00000000".into(),
+            "5.00000000".into(),
+            "0.00000000".into()
+        )
+    );
+    assert_eq!(
+        w(&node, "bob", "gettransaction", json!([txid]))["confirmations"],
+        json!(0)
+    );
+    // Alice's change is her own: still trusted while unconfirmed (and the coinbase that
+    // matured with the dropped block is immature again).
+    assert_eq!(balances(&node, "alice"), alice_before);
+
+    node.generate(1);
+    assert_eq!(balances(&node, "bob").0, "5.00000000");
+    assert_eq!(balances(&node, "alice"), alice_after);
+}
+
+#[test]
+fn mining_without_an_address_pays_the_wallet_default() {
+    let node = Node::start("regtest", &["--mine", "--mine-threads", "1"]).expect("start");
+    wait_until("a mined block", || {
+        node.rpc("getblockcount", json!([])).as_u64().unwrap() >= 1
+    });
+    assert_eq!(node.rpc("listwallets", json!([])), json!(["default"]));
+    wait_until("immature coins", || {
+        balances(&node, "default").2 != "0.00000000"
+    });
+}

@@ -126,6 +126,8 @@ pub async fn run(options: Options) -> Result<()> {
         tokio::task::spawn_blocking(move || {
             let chain = ctx.chain();
             ctx.wallets.load_saved(&chain, &ctx.chain_dir, &ctx.params);
+            drop(chain);
+            coinrs_rpc::wallets::resubmit_transactions(&ctx);
         })
         .await
         .context("the wallet loading task failed")?;

@@ -252,6 +252,40 @@ impl Wallets {
     }
 }
 
+/// Offers the loaded wallets' unconfirmed transactions to the mempool again (as Core's
+/// wallet resubmits its transactions): after a restart, a kill during a send, or a load.
+/// Refusals (a conflict, a spent input) are logged, not errors.
+pub fn resubmit_transactions(ctx: &crate::NodeContext) {
+    let pending: Vec<Transaction> = {
+        let map = ctx.wallets.lock();
+        let mut txs = Vec::new();
+        for w in map.values() {
+            for (_, wtx) in w.wallet.transactions() {
+                if wtx.block.is_none() && !wtx.conflicted && !wtx.tx.is_coinbase() {
+                    txs.push(wtx.tx.clone());
+                }
+            }
+        }
+        txs
+    };
+    if pending.is_empty() {
+        return;
+    }
+    let chain = ctx.chain();
+    let mut pool = ctx.mempool();
+    let mut accepted = 0usize;
+    for tx in pending {
+        let txid = tx.txid();
+        match crate::methods::mempool::submit(ctx, &chain, &mut pool, tx) {
+            Ok(_) => accepted += 1,
+            Err(e) => {
+                tracing::info!(%txid, reason = %e.message, "wallet transaction not resubmitted")
+            }
+        }
+    }
+    tracing::info!(accepted, "wallet transactions resubmitted");
+}
+
 /// The wallet that receives mined coins when no `--mine-address` is given.
 pub const DEFAULT_WALLET: &str = "default";
 

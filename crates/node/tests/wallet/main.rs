@@ -319,3 +319,27 @@ fn mining_without_an_address_pays_the_wallet_default() {
         balances(&node, "default").2 != "0.00000000"
     });
 }
+
+#[test]
+fn a_kill_right_after_a_send_loses_and_doubles_nothing() {
+    let mut node = Node::start("regtest", &[]).expect("start coinrsd");
+    node.rpc("createwallet", json!(["alice"]));
+    node.rpc("createwallet", json!(["bob"]));
+    let a_addr = w(&node, "alice", "getnewaddress", json!([]));
+    node.rpc("generatetoaddress", json!([101, a_addr]));
+    let b_addr = w(&node, "bob", "getnewaddress", json!([]));
+    let txid = w(&node, "alice", "sendtoaddress", json!([b_addr, "7"]));
+    let alice = balances(&node, "alice");
+    let bob = balances(&node, "bob");
+    node.kill().expect("kill -9");
+    node.restart(&[]).expect("restart");
+    // Both wallets come back as they were, and the payment is offered to the mempool again.
+    assert_eq!(balances(&node, "alice"), alice);
+    assert_eq!(balances(&node, "bob"), bob);
+    assert_eq!(node.rpc("getrawmempool", json!([])), json!([txid]));
+    node.generate(1);
+    assert_eq!(balances(&node, "bob").0, "7.00000000");
+    let a_trusted: f64 = balances(&node, "alice").0.parse().unwrap();
+    // 50 - 7 - fee, plus the coinbase that matured with the new block.
+    assert!(a_trusted > 92.99 && a_trusted < 93.0, "{a_trusted}");
+}

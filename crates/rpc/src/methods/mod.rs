@@ -3,7 +3,7 @@
 
 mod blockchain;
 mod control;
-mod mempool;
+pub(crate) mod mempool;
 mod mining;
 mod network;
 mod rawtx;

@@ -23,7 +23,8 @@ use crate::json;
 use crate::methods::mempool::{decode_tx, submit};
 use crate::params::{Args, parse_amount};
 use crate::wallets::{
-    LoadedWallet, Wallets, catch_up, check_name, wallet_dir, wallet_error, wallet_path,
+    LoadedWallet, Wallets, catch_up, check_name, resubmit_transactions, wallet_dir, wallet_error,
+    wallet_path,
 };
 
 /// Longest unlock, as Core's (about three years).
@@ -109,6 +110,8 @@ pub fn createwallet(ctx: &NodeContext, args: &Args) -> Result<Value, RpcError> {
     };
     let wallet = map_err(Wallet::create(&path, &ctx.params, &name, opts))?;
     ctx.wallets.insert(&chain, &ctx.chain_dir, wallet)?;
+    drop(chain);
+    resubmit_transactions(ctx);
     tracing::info!(wallet = %name, restored = mnemonic.is_some(), "wallet created");
     Ok(json!({ "name": name, "warning": "" }))
 }
@@ -140,6 +143,8 @@ pub fn loadwallet(ctx: &NodeContext, args: &Args) -> Result<Value, RpcError> {
     }
     ctx.wallets
         .insert_as(&chain, &ctx.chain_dir, name.clone(), wallet)?;
+    drop(chain);
+    resubmit_transactions(ctx);
     Ok(json!({ "name": name, "warning": "" }))
 }
 

@@ -343,3 +343,58 @@ fn a_kill_right_after_a_send_loses_and_doubles_nothing() {
     // 50 - 7 - fee, plus the coinbase that matured with the new block.
     assert!(a_trusted > 92.99 && a_trusted < 93.0, "{a_trusted}");
 }
+
+#[test]
+fn a_restore_follows_coins_past_the_first_gap_and_the_cli_unlocks_with_a_numeric_passphrase() {
+    let node = Node::start("regtest", &[]).expect("start coinrsd");
+    node.rpc("createwallet", json!(["miner"]));
+    let m_addr = w(&node, "miner", "getnewaddress", json!([]));
+    node.rpc("generatetoaddress", json!([101, m_addr]));
+
+    // Through the cli: a passphrase of digits stays a string, the timeout is a number.
+    let out = node.cli(&["createwallet", "saver", "false", "false", "1234"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let addrs: Vec<String> = (0..31)
+        .map(|_| {
+            w(&node, "saver", "getnewaddress", json!([]))
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    // Index 15 is within the first gap of 20; index 30 is found only once 15 is.
+    let txid = w(
+        &node,
+        "miner",
+        "sendmany",
+        json!(["", {addrs[15].as_str(): 1, addrs[30].as_str(): 2}]),
+    );
+    node.generate(1);
+    let shown = wcall(&node, "saver", "getmnemonic", json!([])).unwrap_err();
+    assert_eq!(shown.code, -13);
+    let out = node.cli(&["--rpcwallet", "saver", "walletpassphrase", "1234", "60"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mnemonic = w(&node, "saver", "getmnemonic", json!([]));
+    let saved = balances(&node, "saver");
+    assert_eq!(saved.0, "3.00000000");
+
+    node.rpc(
+        "createwallet",
+        json!(["restored", false, false, null, mnemonic]),
+    );
+    assert_eq!(balances(&node, "restored"), saved);
+    let got = w(&node, "restored", "gettransaction", json!([txid]));
+    assert_eq!(got["amount"].to_string(), "3.00000000");
+    assert_eq!(
+        w(&node, "restored", "getaddressinfo", json!([addrs[30]]))["hdkeypath"],
+        json!("m/86'/1'/0'/0/30")
+    );
+}

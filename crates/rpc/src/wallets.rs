@@ -223,6 +223,13 @@ impl Wallets {
         }
     }
 
+    /// A transaction any loaded wallet holds.
+    pub fn find_transaction(&self, txid: &coinrs_core::Txid) -> Option<Transaction> {
+        let map = self.lock();
+        map.values()
+            .find_map(|w| w.wallet.transaction(txid).map(|wtx| wtx.tx.clone()))
+    }
+
     /// Offers a transaction accepted into the mempool to every loaded wallet.
     pub fn mempool_transaction(&self, tx: &Transaction, time: u64) {
         let mut map = self.lock();

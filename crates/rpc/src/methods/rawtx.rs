@@ -44,12 +44,17 @@ pub fn getrawtransaction(ctx: &NodeContext, args: &Args) -> Result<Value, RpcErr
         None => match chain.tx_location(&txid)? {
             Some(location) => location,
             None => {
+                // The mempool, then the loaded wallets (a wallet transaction that left the
+                // mempool or never entered it).
                 let pool = ctx.mempool();
-                let entry = pool.get(&txid).ok_or_else(not_found)?;
+                let tx = match pool.get(&txid) {
+                    Some(entry) => entry.tx.clone(),
+                    None => ctx.wallets.find_transaction(&txid).ok_or_else(not_found)?,
+                };
                 return Ok(if verbose {
-                    json::tx(&entry.tx, &ctx.params.hrp, Map::new())
+                    json::tx(&tx, &ctx.params.hrp, Map::new())
                 } else {
-                    json!(hex::encode(entry.tx.encode()))
+                    json!(hex::encode(tx.encode()))
                 });
             }
         },

@@ -169,8 +169,3 @@ pub fn build_swarm(
         .build();
     Ok(swarm)
 }
-
-/// Whether a block hash counts as the all-zero "no stop" value of `GetHeaders`.
-pub fn is_no_stop(hash: &BlockHash) -> bool {
-    hash.0 == [0; 32]
-}

@@ -52,6 +52,9 @@ pub fn wire_size<M: BorshSerialize>(msg: &M) -> u64 {
     borsh::object_length(msg).map_or(0, |n| n as u64 + 4)
 }
 
+/// The `stop` of a `GetHeaders` that asks for as many headers as the reply may hold.
+pub const NO_STOP: BlockHash = BlockHash([0; 32]);
+
 /// The lower-case hex of the genesis hash, as used in every protocol name and topic.
 pub fn chain_tag(genesis: &BlockHash) -> String {
     hex::encode(genesis.0)
@@ -120,7 +123,7 @@ pub enum Request {
     GetHeaders {
         /// Hashes from the asker's best header back to genesis, dense then sparse.
         locator: Vec<BlockHash>,
-        /// Where to stop (all zero: no stop).
+        /// Where to stop ([`NO_STOP`]: no stop).
         stop: BlockHash,
     },
     /// Full blocks by hash (at most `MAX_BLOCKS_PER_REQUEST`).

@@ -869,7 +869,7 @@ impl Service {
             peer,
             Request::GetHeaders {
                 locator,
-                stop: BlockHash([0; 32]),
+                stop: protocol::NO_STOP,
             },
             Pending::Headers,
         );
@@ -1019,16 +1019,7 @@ impl Service {
                     p.best_header_height = Some(p.best_header_height.unwrap_or(0).max(h));
                 }
                 // Its parent is unknown: the peer is ahead; fetch the headers in between.
-                offer(
-                    &self.jobs,
-                    Job::PeerStatus {
-                        peer,
-                        status: Status {
-                            best_header: BlockHash([0xff; 32]),
-                            ..self.snapshot.status.clone()
-                        },
-                    },
-                );
+                offer(&self.jobs, Job::Locator { peer });
             }
             BlockVerdict::Invalid { reason, honest } => {
                 if honest {

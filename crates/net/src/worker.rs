@@ -19,9 +19,8 @@ use libp2p::request_response::ResponseChannel;
 use tokio::sync::mpsc;
 
 use crate::backend::{Backend, BlockVerdict, HeadersVerdict, TxVerdict};
-use crate::behaviour::is_no_stop;
 use crate::protocol::{
-    MAX_BLOCKS_REPLY_BYTES, MAX_HEADERS, MAX_MEMPOOL_IDS, Request, Response, Status,
+    MAX_BLOCKS_REPLY_BYTES, MAX_HEADERS, MAX_MEMPOOL_IDS, NO_STOP, Request, Response, Status,
 };
 
 /// Longest time between snapshots while the worker is busy.
@@ -35,6 +34,8 @@ pub const WINDOW: usize = 1024;
 pub(crate) enum Job {
     /// A peer's status: does it have headers we lack?
     PeerStatus { peer: PeerId, status: Status },
+    /// A peer is ahead of us (it sent a block whose parent we lack): ask it for headers.
+    Locator { peer: PeerId },
     /// Headers from a peer.
     Headers {
         peer: PeerId,
@@ -150,6 +151,10 @@ pub(crate) fn run_chain_worker(
                 let locator = (!backend.has_header(&status.best_header)).then(|| backend.locator());
                 Done::PeerStatus { peer, locator }
             }
+            Job::Locator { peer } => Done::PeerStatus {
+                peer,
+                locator: Some(backend.locator()),
+            },
             Job::Headers { peer, headers } => {
                 changed = true;
                 let verdict = backend.accept_headers(&headers);
@@ -253,7 +258,7 @@ pub(crate) fn answer(backend: &dyn Backend, request: Request) -> Response {
             let headers = backend.headers_after(&locator, &stop, MAX_HEADERS);
             let headers = match headers
                 .iter()
-                .position(|h| !is_no_stop(&stop) && h.hash() == stop)
+                .position(|h| stop != NO_STOP && h.hash() == stop)
             {
                 Some(i) => headers[..=i].to_vec(),
                 None => headers,

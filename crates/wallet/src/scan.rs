@@ -20,6 +20,8 @@
 //! `coinbase_maturity + 1` confirmations (INTERFACE.md). Coins spent by an unconfirmed
 //! wallet transaction count for nothing.
 
+use std::collections::HashMap;
+
 use coinrs_core::{Block, BlockHash, OutPoint, Transaction, Txid};
 
 use crate::error::Result;
@@ -96,6 +98,36 @@ impl Wallet {
             if self.meta.derived == derived {
                 break;
             }
+        }
+        // An unconfirmed transaction whose input the block spends otherwise can never confirm,
+        // even when the wallet owns neither that input nor the block's spender (a payment
+        // received whose payer double-spent it).
+        let spent: HashMap<OutPoint, Txid> = block
+            .transactions
+            .iter()
+            .skip(1)
+            .flat_map(|tx| {
+                let txid = tx.txid();
+                tx.inputs.iter().map(move |i| (i.prevout, txid))
+            })
+            .collect();
+        let voided: Vec<Txid> = self
+            .txs
+            .iter()
+            .filter(|(txid, wtx)| {
+                wtx.block.is_none()
+                    && !wtx.conflicted
+                    && wtx
+                        .tx
+                        .inputs
+                        .iter()
+                        .any(|i| spent.get(&i.prevout).is_some_and(|s| s != *txid))
+            })
+            .map(|(txid, _)| *txid)
+            .collect();
+        for txid in voided {
+            relevant = true;
+            self.mark_conflicted(txid, &mut dirty);
         }
         self.meta.last_block = Some((hash.0, height));
         dirty.meta = true;

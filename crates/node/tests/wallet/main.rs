@@ -398,3 +398,65 @@ fn a_restore_follows_coins_past_the_first_gap_and_the_cli_unlocks_with_a_numeric
         json!("m/86'/1'/0'/0/30")
     );
 }
+
+#[test]
+fn a_conflicting_spend_mined_in_a_reorganisation_voids_the_payment() {
+    use coinrs_core::encode::decode;
+    use coinrs_core::sig::{SigningKey, signed_spend};
+    use coinrs_core::{Transaction, TxOut};
+
+    let node = Node::start("regtest", &[]).expect("start coinrsd");
+    node.rpc("createwallet", json!(["alice"]));
+    node.rpc("createwallet", json!(["bob"]));
+    let a_addr = w(&node, "alice", "getnewaddress", json!([]));
+    node.rpc("generatetoaddress", json!([101, a_addr]));
+    let b_addr = w(&node, "bob", "getnewaddress", json!([]));
+    let txid = w(&node, "alice", "sendtoaddress", json!([b_addr, "5"]));
+    let hash = node.generate(1);
+    assert_eq!(balances(&node, "bob").0, "5.00000000");
+
+    // The coin the payment spent, spent again elsewhere in a block of a longer branch.
+    let raw = w(&node, "alice", "gettransaction", json!([txid]))["hex"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let paid: Transaction = decode(&hex::decode(raw).unwrap()).unwrap();
+    assert_eq!(paid.inputs.len(), 1);
+    let secret = w(&node, "alice", "dumpprivkey", json!([a_addr]));
+    let mut bytes = [0u8; 32];
+    hex::decode_to_slice(secret.as_str().unwrap(), &mut bytes).unwrap();
+    let key = SigningKey::from_secret_bytes(bytes).unwrap();
+    let elsewhere = coinrs_core::address::decode_address("crt", &Node::address(9)).unwrap();
+    let conflict = signed_spend(
+        &key,
+        &[paid.inputs[0].prevout],
+        vec![TxOut {
+            value: 49 * 100_000_000,
+            pubkey: elsewhere,
+        }],
+        0,
+    );
+    node.rpc("invalidateblock", json!([hash[0]]));
+    node.rpc(
+        "generateblock",
+        json!([Node::address(9), [hex::encode(conflict.encode())]]),
+    );
+    node.generate(1);
+
+    // The payment can never confirm: bob has nothing, alice lost the coin to the conflict.
+    assert_eq!(
+        balances(&node, "bob"),
+        (
+            "0.00000000".into(),
+            "0.00000000".into(),
+            "0.00000000".into()
+        )
+    );
+    assert_eq!(
+        w(&node, "bob", "gettransaction", json!([txid]))["confirmations"],
+        json!(-1)
+    );
+    assert_eq!(node.rpc("getrawmempool", json!([])), json!([]));
+    // Alice: the coinbases of heights 2 and 3 are mature now (103 blocks), the first is gone.
+    assert_eq!(balances(&node, "alice").0, "100.00000000");
+}

@@ -67,13 +67,24 @@ impl NodeContext {
         let reorg = events
             .iter()
             .any(|e| matches!(e, ChainEvent::Disconnected(_)));
+        self.refill_mempool(chain, &mut pool, &events, reorg);
+        self.resubmit_wallet_transactions(chain, &mut pool, reorg);
+    }
+
+    fn refill_mempool(
+        &self,
+        chain: &mut Chain,
+        pool: &mut Mempool,
+        events: &[ChainEvent],
+        reorg: bool,
+    ) {
         if !reorg {
             // An empty mempool has nothing to lose to a block: spare reading the blocks back
             // (during initial sync that is every block).
             if pool.is_empty() {
                 return;
             }
-            for e in &events {
+            for e in events {
                 if let ChainEvent::Connected(hash) = e
                     && let Ok(Some(block)) = chain.block(hash)
                 {
@@ -108,6 +119,47 @@ impl NodeContext {
             dropped,
             "mempool checked again after a reorganisation"
         );
+    }
+
+    /// The wallets' unconfirmed transactions missing from the mempool (conflicted ones
+    /// too: the block that voided them may be gone; ones refused while a coin was immature)
+    /// get another chance after each change of the chain; after a reorganisation the
+    /// wallets also learn what the mempool holds now (a transaction back in it is no longer
+    /// conflicted).
+    fn resubmit_wallet_transactions(&self, chain: &Chain, pool: &mut Mempool, reorg: bool) {
+        let pending: Vec<_> = self
+            .wallets
+            .unconfirmed_transactions()
+            .into_iter()
+            .filter(|tx| !pool.contains(&tx.txid()))
+            .collect();
+        let mut resubmitted = 0usize;
+        if !pending.is_empty()
+            && let Ok(snapshot) = chain.utxo_snapshot()
+        {
+            for tx in pending {
+                if pool
+                    .accept(
+                        tx,
+                        chain.height(),
+                        self.params.coinbase_maturity,
+                        &snapshot,
+                        now(),
+                    )
+                    .is_ok()
+                {
+                    resubmitted += 1;
+                }
+            }
+        }
+        if resubmitted > 0 {
+            tracing::info!(resubmitted, "wallet transactions back in the mempool");
+        }
+        if reorg || resubmitted > 0 {
+            for entry in pool.entries() {
+                self.wallets.mempool_transaction(&entry.tx, entry.time);
+            }
+        }
     }
 
     /// Asks the node to stop.

@@ -223,6 +223,21 @@ impl Wallets {
         }
     }
 
+    /// The loaded wallets' transactions that are not in a block (conflicted ones included),
+    /// coinbases excepted.
+    pub fn unconfirmed_transactions(&self) -> Vec<Transaction> {
+        let map = self.lock();
+        let mut txs = Vec::new();
+        for w in map.values() {
+            for (_, wtx) in w.wallet.transactions() {
+                if wtx.block.is_none() && !wtx.tx.is_coinbase() {
+                    txs.push(wtx.tx.clone());
+                }
+            }
+        }
+        txs
+    }
+
     /// A transaction any loaded wallet holds.
     pub fn find_transaction(&self, txid: &coinrs_core::Txid) -> Option<Transaction> {
         let map = self.lock();

@@ -460,3 +460,22 @@ fn a_conflicting_spend_mined_in_a_reorganisation_voids_the_payment() {
     // Alice: the coinbases of heights 2 and 3 are mature now (103 blocks), the first is gone.
     assert_eq!(balances(&node, "alice").0, "100.00000000");
 }
+
+#[test]
+fn a_payment_the_mempool_dropped_is_offered_again_after_the_next_block() {
+    let node = Node::start("regtest", &[]).expect("start coinrsd");
+    node.rpc("createwallet", json!(["alice"]));
+    let a_addr = w(&node, "alice", "getnewaddress", json!([]));
+    node.rpc("generatetoaddress", json!([101, a_addr]));
+    let h100 = node.rpc("getblockhash", json!([100]));
+    let txid = node.rpc("sendtoaddress", json!([Node::address(4), "1"]));
+    // Without blocks 100 and 101 the coin it spends cannot be spent in the next block: the
+    // mempool drops the payment.
+    node.rpc("invalidateblock", json!([h100]));
+    assert_eq!(node.rpc("getrawmempool", json!([])), json!([]));
+    // Once the coin can be spent again, the wallet's payment is back in the mempool.
+    node.generate(1);
+    assert_eq!(node.rpc("getrawmempool", json!([])), json!([txid]));
+    node.generate(1);
+    assert!(node.rpc("gettransaction", json!([txid]))["confirmations"] == json!(1));
+}

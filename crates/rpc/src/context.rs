@@ -138,6 +138,7 @@ impl NodeContext {
             && let Ok(snapshot) = chain.utxo_snapshot()
         {
             for tx in pending {
+                let bytes = tx.encode();
                 if pool
                     .accept(
                         tx,
@@ -148,6 +149,9 @@ impl NodeContext {
                     )
                     .is_ok()
                 {
+                    if let Some(net) = self.net.get() {
+                        net.announce_tx(bytes);
+                    }
                     resubmitted += 1;
                 }
             }

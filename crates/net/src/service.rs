@@ -593,13 +593,13 @@ impl Service {
                     request_response::OutboundFailure::UnsupportedProtocols => {
                         self.other_chain(peer, "does not speak this chain's sync protocol");
                     }
-                    request_response::OutboundFailure::Io(e) if frame_error(e).is_some() => {
-                        let reason = format!(
-                            "bad response: {}",
-                            frame_error(e).map(|f| f.to_string()).unwrap_or_default()
-                        );
-                        self.misbehaved(peer, &reason);
-                    }
+                    request_response::OutboundFailure::Io(e) => match frame_error(e) {
+                        Some(f) => {
+                            let reason = format!("bad response: {f}");
+                            self.misbehaved(peer, &reason);
+                        }
+                        None => tracing::debug!(%peer, %error, "request failed"),
+                    },
                     _ => tracing::debug!(%peer, %error, "request failed"),
                 }
                 match what {
@@ -622,16 +622,11 @@ impl Service {
                     _ => {}
                 }
             }
-            Event::InboundFailure { peer, error, .. } => match &error {
-                request_response::InboundFailure::Io(e) if frame_error(e).is_some() => {
-                    let reason = format!(
-                        "bad request: {}",
-                        frame_error(e).map(|f| f.to_string()).unwrap_or_default()
-                    );
-                    self.misbehaved(peer, &reason);
-                }
-                _ => tracing::debug!(%peer, %error, "inbound request failed"),
-            },
+            // A request frame that breaks the limits arrives as `Inbound::Bad` (see
+            // `on_request`): what is left here is timeouts and closed connections.
+            Event::InboundFailure { peer, error, .. } => {
+                tracing::debug!(%peer, %error, "inbound request failed");
+            }
             Event::ResponseSent { .. } => {}
         }
     }

@@ -6,7 +6,7 @@ use coinrs_core::address::encode_address;
 use coinrs_core::pow::{bits_to_target, difficulty};
 use serde_json::{Value, json};
 
-use crate::context::NodeContext;
+use crate::context::{NodeContext, now};
 use crate::error::{RpcError, code};
 use crate::json;
 use crate::params::Args;
@@ -26,6 +26,10 @@ pub fn getblockchaininfo(ctx: &NodeContext, _: &Args) -> Result<Value, RpcError>
         None => (headers > chain.height(), 0),
     };
     let target = headers.max(peer_height);
+    // The network's latch is refreshed asynchronously: a block mined a moment ago by this
+    // very call's predecessor must already count (as in Core: a tip less than a day old at
+    // the best known height ends the initial download).
+    let ibd = ibd && !(chain.height() >= target && entry.header.time + 24 * 3600 >= now());
     let progress = if target == 0 {
         1.0
     } else {

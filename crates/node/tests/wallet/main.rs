@@ -479,3 +479,295 @@ fn a_payment_the_mempool_dropped_is_offered_again_after_the_next_block() {
     node.generate(1);
     assert!(node.rpc("gettransaction", json!([txid]))["confirmations"] == json!(1));
 }
+
+/// The transaction `txid` of wallet `wallet`, decoded from `gettransaction`'s hex.
+fn wallet_tx(node: &Node, wallet: &str, txid: &Value) -> coinrs_core::Transaction {
+    let raw = w(node, wallet, "gettransaction", json!([txid]))["hex"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    coinrs_core::encode::decode(&hex::decode(raw).unwrap()).unwrap()
+}
+
+/// Base units of a JSON amount.
+fn units(v: &Value) -> i64 {
+    let s = v.to_string();
+    let (sign, s) = s.strip_prefix('-').map_or((1, s.as_str()), |r| (-1, r));
+    let (whole, frac) = s.split_once('.').unwrap_or((s, ""));
+    let frac = format!("{frac:0<8}");
+    sign * (whole.parse::<i64>().unwrap() * 100_000_000 + frac.parse::<i64>().unwrap())
+}
+
+/// The smallest output or change the wallet makes (docs/wallet.md), in base units.
+const DUST: u64 = 1000;
+
+#[test]
+fn coin_selection_pays_an_exact_match_without_change_and_never_makes_dust_change() {
+    let node = Node::start("regtest", &[]).expect("start coinrsd");
+    node.rpc("createwallet", json!(["miner"]));
+    node.rpc("createwallet", json!(["payer"]));
+    let m_addr = w(&node, "miner", "getnewaddress", json!([]));
+    node.rpc("generatetoaddress", json!([101, m_addr]));
+    let fund = |coins: &[&str]| {
+        let mut to = serde_json::Map::new();
+        for c in coins {
+            let a = w(&node, "payer", "getnewaddress", json!([]));
+            to.insert(a.as_str().unwrap().to_string(), json!(c));
+        }
+        w(&node, "miner", "sendmany", json!(["", to]));
+        node.generate(1);
+    };
+    let outsider = Node::address(5);
+    // Fees at the default rate (0.00001 coins per 1000 bytes = 1 unit per byte), sizes from
+    // PROTOCOL.md: 20 bytes + 100 per input + 40 per output.
+    let fee = |inputs: u64, outputs: u64| 20 + 100 * inputs + 40 * outputs;
+
+    // Coins of 1, 2 and 4: 3 coins minus the fee of 2 inputs and 1 output is exactly the 1
+    // and the 2 (largest first would have taken the 4 and made change).
+    fund(&["1", "2", "4"]);
+    let unspent = w(&node, "payer", "listunspent", json!([]));
+    let outpoint_of = |amount: i64| {
+        let u = unspent
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|u| units(&u["amount"]) == amount)
+            .unwrap();
+        (
+            u["txid"].as_str().unwrap().to_string(),
+            u["vout"].as_u64().unwrap(),
+        )
+    };
+    let mut want = vec![outpoint_of(100_000_000), outpoint_of(200_000_000)];
+    want.sort();
+    let amount = 300_000_000 - fee(2, 1);
+    let txid = w(
+        &node,
+        "payer",
+        "sendtoaddress",
+        json!([
+            outsider,
+            format!("{}.{:08}", amount / 100_000_000, amount % 100_000_000)
+        ]),
+    );
+    let tx = wallet_tx(&node, "payer", &txid);
+    let mut spent: Vec<(String, u64)> = tx
+        .inputs
+        .iter()
+        .map(|i| (i.prevout.txid.to_string(), u64::from(i.prevout.vout)))
+        .collect();
+    spent.sort();
+    assert_eq!(spent, want, "the exact match is the 1 and the 2");
+    assert_eq!(tx.outputs.len(), 1, "no change: {tx:?}");
+    assert_eq!(tx.outputs[0].value, amount);
+    let got = w(&node, "payer", "gettransaction", json!([txid]));
+    assert_eq!(units(&got["fee"]), -(fee(2, 1) as i64));
+    // The verbose decode of the node agrees.
+    let decoded = node.rpc("getrawtransaction", json!([txid, true]));
+    assert_eq!(decoded["vout"].as_array().unwrap().len(), 1, "{decoded}");
+    node.generate(1);
+    assert_eq!(
+        balances(&node, "payer"),
+        (
+            "4.00000000".into(),
+            "0.00000000".into(),
+            "0.00000000".into()
+        )
+    );
+
+    // The 4 alone is left. Paying it minus the fee minus 1020 units: change would be 980
+    // after its own 40 bytes of fee, below the dust threshold: no change, the 1020 go to
+    // the fee.
+    let amount = 400_000_000 - fee(1, 1) - 1020;
+    let txid = w(
+        &node,
+        "payer",
+        "sendtoaddress",
+        json!([
+            outsider,
+            format!("{}.{:08}", amount / 100_000_000, amount % 100_000_000)
+        ]),
+    );
+    let tx = wallet_tx(&node, "payer", &txid);
+    assert_eq!(
+        tx.outputs.len(),
+        1,
+        "dust change folded into the fee: {tx:?}"
+    );
+    assert_eq!(
+        units(&w(&node, "payer", "gettransaction", json!([txid]))["fee"]),
+        -((fee(1, 1) + 1020) as i64)
+    );
+    node.generate(1);
+    assert_eq!(balances(&node, "payer").0, "0.00000000");
+
+    // 20 units more (40 pay the change output's own bytes) and the change is exactly the
+    // threshold: 1000 units.
+    fund(&["5"]);
+    let amount = 500_000_000 - fee(1, 1) - 1040;
+    let txid = w(
+        &node,
+        "payer",
+        "sendtoaddress",
+        json!([
+            outsider,
+            format!("{}.{:08}", amount / 100_000_000, amount % 100_000_000)
+        ]),
+    );
+    let tx = wallet_tx(&node, "payer", &txid);
+    assert_eq!(tx.outputs.len(), 2, "{tx:?}");
+    let mut values: Vec<u64> = tx.outputs.iter().map(|o| o.value).collect();
+    values.sort_unstable();
+    assert_eq!(values, vec![DUST, amount]);
+    assert!(values.iter().all(|&v| v >= DUST));
+    node.generate(1);
+    assert_eq!(balances(&node, "payer").0, "0.00001000");
+
+    // A payment below the dust threshold is refused with the reason.
+    fund(&["1"]);
+    let err = wcall(
+        &node,
+        "payer",
+        "sendtoaddress",
+        json!([outsider, "0.00000999"]),
+    )
+    .unwrap_err();
+    assert_eq!(err.code, -8, "{err:?}");
+    assert!(err.message.contains("dust"), "{err:?}");
+}
+
+#[test]
+fn a_backup_restores_on_a_fresh_node_and_catches_up_with_later_coins() {
+    let node = Node::start("regtest", &[]).expect("start coinrsd");
+    node.rpc("createwallet", json!(["miner"]));
+    node.rpc("createwallet", json!(["w", false, false, "pass"]));
+    let m_addr = w(&node, "miner", "getnewaddress", json!([]));
+    node.rpc("generatetoaddress", json!([101, m_addr]));
+    let w_addr = w(&node, "w", "getnewaddress", json!([]));
+    w(&node, "miner", "sendtoaddress", json!([w_addr, "10"]));
+    node.generate(1);
+    w(&node, "w", "walletpassphrase", json!(["pass", 60]));
+    w(&node, "w", "sendtoaddress", json!([Node::address(6), "3"]));
+    w(&node, "w", "walletlock", json!([]));
+    node.generate(1);
+
+    let saved = tempfile::tempdir().unwrap();
+    let backup = saved.path().join("w-backup.redb");
+    w(
+        &node,
+        "w",
+        "backupwallet",
+        json!([backup.to_str().unwrap()]),
+    );
+    // After the backup: a payment to an address the backup has never handed out.
+    let later = w(&node, "w", "getnewaddress", json!([]));
+    w(&node, "miner", "sendtoaddress", json!([later, "2"]));
+    node.generate(1);
+    let want_balances = balances(&node, "w");
+    let want_txs = w(&node, "w", "listtransactions", json!(["*", 100]));
+    let want_unspent = w(&node, "w", "listunspent", json!([]));
+
+    // A fresh node synced from this one loads the backup copied into its wallets folder.
+    let fresh = Node::start("regtest", &[]).expect("start coinrsd");
+    fresh.rpc("addnode", json!([node.p2p_addr(), "add"]));
+    let height = node.rpc("getblockcount", json!([]));
+    wait_until("sync", || fresh.rpc("getblockcount", json!([])) == height);
+    let wallets = fresh.chain_dir().join("wallets");
+    std::fs::create_dir_all(&wallets).unwrap();
+    std::fs::copy(&backup, wallets.join("restored.redb")).unwrap();
+    fresh.rpc("loadwallet", json!(["restored"]));
+    assert_eq!(balances(&fresh, "restored"), want_balances);
+    assert_eq!(fresh.rpc("listunspent", json!([])), want_unspent);
+    // The same history, including the payment made after the backup.
+    let got_txs = fresh.rpc("listtransactions", json!(["*", 100]));
+    let key = |v: &Value| -> Vec<(String, String, String, String)> {
+        let mut k: Vec<_> = v
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                (
+                    e["txid"].to_string(),
+                    e["category"].to_string(),
+                    e["amount"].to_string(),
+                    e["confirmations"].to_string(),
+                )
+            })
+            .collect();
+        k.sort();
+        k
+    };
+    assert_eq!(key(&got_txs), key(&want_txs));
+
+    // Still encrypted with the same passphrase: it spends once unlocked.
+    assert_eq!(
+        fresh
+            .rpc_err("sendtoaddress", json!([Node::address(6), "1"]))
+            .code,
+        -13
+    );
+    assert_eq!(
+        fresh.rpc_err("walletpassphrase", json!(["other", 60])).code,
+        -14
+    );
+    fresh.rpc("walletpassphrase", json!(["pass", 60]));
+    let txid = fresh.rpc("sendtoaddress", json!([Node::address(6), "1"]));
+    wait_until("relay", || {
+        node.rpc("getrawmempool", json!([])) == json!([txid.clone()])
+    });
+}
+
+#[test]
+fn the_cli_names_one_of_two_loaded_wallets_with_rpcwallet() {
+    let node = Node::start("regtest", &[]).expect("start coinrsd");
+    node.rpc("createwallet", json!(["a"]));
+    node.rpc("createwallet", json!(["b"]));
+    let a_addr = w(&node, "a", "getnewaddress", json!([]));
+    node.rpc("generatetoaddress", json!([101, a_addr]));
+
+    // Two wallets and none named: Core's -19, exit status 1.
+    let out = node.cli(&["getbalance"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("error code: -19"), "{err}");
+    assert!(err.contains("Wallet file not specified"), "{err}");
+    // An unknown wallet: -18.
+    let out = node.cli(&["--rpcwallet", "nobody", "getbalance"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("error code: -18"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let cli_ok = |args: &[&str]| -> String {
+        let out = node.cli(args);
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap().trim().to_string()
+    };
+    let b_addr = cli_ok(&["--rpcwallet", "b", "getnewaddress"]);
+    assert_eq!(
+        w(&node, "b", "getaddressinfo", json!([b_addr]))["ismine"],
+        json!(true)
+    );
+    assert_eq!(
+        w(&node, "a", "getaddressinfo", json!([b_addr]))["ismine"],
+        json!(false)
+    );
+    cli_ok(&["--rpcwallet", "a", "sendtoaddress", &b_addr, "1.5"]);
+    node.generate(1);
+    assert_eq!(cli_ok(&["--rpcwallet", "b", "getbalance"]), "1.50000000");
+    let a: f64 = cli_ok(&["--rpcwallet", "a", "getbalance"]).parse().unwrap();
+    assert!(a > 98.49 && a < 98.5, "{a}");
+    let info: Value =
+        serde_json::from_str(&cli_ok(&["--rpcwallet", "b", "getwalletinfo"])).unwrap();
+    assert_eq!(info["walletname"], json!("b"));
+
+    // Once one is unloaded, the other is the default again.
+    cli_ok(&["unloadwallet", "a"]);
+    assert_eq!(cli_ok(&["getbalance"]), "1.50000000");
+}

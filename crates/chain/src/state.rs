@@ -22,8 +22,8 @@ use coinrs_core::encode::decode;
 use coinrs_core::params::ChainParams;
 use coinrs_core::pow::work;
 use coinrs_core::validation::{
-    Coin, ParentContext, ParentInfo, ParentState, SigCheck, SigVerifier, UtxoView,
-    check_block_body, check_header, connect_transactions_with,
+    Coin, ParentContext, ParentInfo, ParentState, UtxoView, check_block_body, check_header,
+    connect_transactions_with,
 };
 use coinrs_core::{BlockHash, Hash, OutPoint, RejectReason, Txid};
 use redb::{Durability, ReadableDatabase, ReadableTable, ReadableTableMetadata, WriteTransaction};
@@ -37,7 +37,7 @@ use crate::store::{
     UNDO, UTXO, decode_coin, decode_undo, encode_coin, encode_undo, outpoint_key, storage_error,
 };
 use crate::utxo::{CachedView, MergeError, StatsHasher, UtxoCache, merged_stats};
-use crate::verify::ParallelVerifier;
+use crate::verify::{ParallelVerifier, StreamingVerifier};
 
 /// [`Chain::flush`] writes the unspent-output cache when its oldest change is this old, so
 /// that the roll-forward after a crash stays short on a node that never fills its budget.
@@ -185,18 +185,6 @@ pub struct Chain {
     /// The block `accept_one` just stored, with its txids, while it activates the best chain.
     just_stored: Option<(BlockHash, Block, Vec<Txid>)>,
     events: Vec<ChainEvent>,
-}
-
-/// A verifier that keeps the checks it is handed and passes them: the last call (at the end
-/// of a block whose other rules all pass) holds every signature check of the block.
-#[derive(Default)]
-struct Collect(std::cell::RefCell<Vec<SigCheck>>);
-
-impl SigVerifier for Collect {
-    fn all_valid(&self, checks: &[SigCheck]) -> bool {
-        *self.0.borrow_mut() = checks.to_vec();
-        true
-    }
 }
 
 /// A consistent read-only view of the unspent outputs of the active chain as they are while
@@ -1142,16 +1130,17 @@ impl Chain {
         let effects;
         {
             let utxo = w.open_table(UTXO).at(&p)?;
-            // The other rules first, with the signature checks collected rather than run;
-            // they then run on all cores while this thread writes the changes. A failure of
-            // another rule is checked again with real verification, so that the reason is the
-            // one a sequential check gives.
-            let collect = Collect::default();
+            // The other rules first; their signature checks start on the pool as each
+            // transaction passes, and finish while this thread writes the changes. A failure
+            // of another rule is checked again with real verification, so that the reason is
+            // the one a sequential check gives.
+            let streaming = StreamingVerifier::default();
             effects = {
                 let view = CachedView::new(&self.utxo, &utxo);
                 let mut result =
-                    connect_transactions_with(&block, &txids, &self.params, &view, &collect);
+                    connect_transactions_with(&block, &txids, &self.params, &view, &streaming);
                 if result.is_err() {
+                    streaming.finish();
                     result = connect_transactions_with(
                         &block,
                         &txids,
@@ -1161,14 +1150,13 @@ impl Chain {
                     );
                 }
                 if let Some(e) = view.error.into_inner() {
+                    streaming.finish();
                     return Err(storage_error(&p, e));
                 }
                 result.map_err(ChainError::Rejected)?
             };
             drop(utxo);
-            let checks = collect.0.into_inner();
-            let sigs_ok = std::thread::scope(|scope| -> Result<bool> {
-                let verifying = scope.spawn(|| ParallelVerifier.all_valid(&checks));
+            let written = (|| -> Result<()> {
                 let undo = encode_undo(&effects.spent);
                 let mut undo_t = w.open_table(UNDO).at(&p)?;
                 undo_t.insert(hash.0, undo.as_slice()).at(&p)?;
@@ -1188,8 +1176,10 @@ impl Chain {
                 index.insert(hash.0, entry.encode().as_slice()).at(&p)?;
                 let mut meta = w.open_table(META).at(&p)?;
                 meta.insert(KEY_TIP, hash.0.as_slice()).at(&p)?;
-                Ok(verifying.join().unwrap_or(false))
-            })?;
+                Ok(())
+            })();
+            let sigs_ok = streaming.finish();
+            written?;
             if !sigs_ok {
                 return Err(ChainError::Rejected(RejectReason::BadTxnsSig));
             }

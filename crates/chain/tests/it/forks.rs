@@ -2,7 +2,7 @@
 //! chain tips.
 
 use coinrs_chain::{BlockOutcome, ChainError, TipStatus};
-use coinrs_core::{OutPoint, RejectReason, TxOut};
+use coinrs_core::{OutPoint, RejectReason, Transaction, TxOut};
 
 use super::fixture::{NOW, Node};
 
@@ -476,5 +476,84 @@ fn signatures_checked_alongside_the_writes_still_reject_with_the_sequential_reas
     assert_eq!(node.chain.utxo_stats().unwrap(), stats);
     let b = node.child(tip, vec![good], 0, 0);
     assert_eq!(node.submit(&b).unwrap(), BlockOutcome::Active);
+    node.assert_consistent();
+}
+
+/// Blocks whose signature checks span many pool tasks, started while later transactions are
+/// still being checked: a bad signature anywhere rejects the block, and a rule broken after it
+/// or before it gives the sequential reason.
+#[test]
+fn signatures_checked_while_later_transactions_are_checked_keep_the_sequential_reason() {
+    const SPENDS: usize = 120;
+    let mut node = Node::new();
+    let genesis = node.chain.tip();
+    let a = node.extend(genesis, SPENDS + 101, 0);
+    let spends: Vec<Transaction> = (0..SPENDS)
+        .map(|h| {
+            let tx = node.chain.block(&a[h]).unwrap().unwrap().transactions[0].clone();
+            let op = OutPoint {
+                txid: tx.txid(),
+                vout: 0,
+            };
+            node.spend(
+                &[op],
+                vec![TxOut {
+                    value: tx.outputs[0].value,
+                    pubkey: [3; 32],
+                }],
+            )
+        })
+        .collect();
+    let missing = node.spend(
+        &[OutPoint {
+            txid: coinrs_core::Txid([4; 32]),
+            vout: 0,
+        }],
+        vec![TxOut {
+            value: 1,
+            pubkey: [3; 32],
+        }],
+    );
+    let with_bad_sig = |at: usize| {
+        let mut txs = spends.clone();
+        txs[at].inputs[0].signature[9] ^= 1;
+        txs
+    };
+    let tip = node.chain.tip();
+    let stats = node.chain.utxo_stats().unwrap();
+    let mut nonce: u8 = 0;
+    let mut submit = |node: &mut Node, txs: Vec<Transaction>| {
+        nonce += 1;
+        let b = node.child(tip, txs, 0, nonce);
+        node.submit(&b)
+    };
+    for at in [0, 33, SPENDS / 2, SPENDS - 1] {
+        assert!(
+            matches!(
+                submit(&mut node, with_bad_sig(at)),
+                Err(ChainError::Rejected(RejectReason::BadTxnsSig))
+            ),
+            "bad signature in transaction {at}"
+        );
+    }
+    // A bad signature early, a missing input late: the earlier transaction's reason.
+    let mut txs = with_bad_sig(5);
+    txs.insert(100, missing.clone());
+    assert!(matches!(
+        submit(&mut node, txs),
+        Err(ChainError::Rejected(RejectReason::BadTxnsSig))
+    ));
+    // A missing input early, a bad signature late.
+    let mut txs = with_bad_sig(110);
+    txs.insert(40, missing);
+    assert!(matches!(
+        submit(&mut node, txs),
+        Err(ChainError::Rejected(
+            RejectReason::BadTxnsInputsMissingOrSpent
+        ))
+    ));
+    assert_eq!(node.chain.tip(), tip);
+    assert_eq!(node.chain.utxo_stats().unwrap(), stats);
+    assert_eq!(submit(&mut node, spends).unwrap(), BlockOutcome::Active);
     node.assert_consistent();
 }

@@ -136,6 +136,7 @@ pub fn connect_transactions_with(
                 &mut sig_checks,
             )
             .map_err(|reason| sigs_first(&sig_checks, reason))?;
+            verifier.progress(&sig_checks);
             fees += u128::from(effects.fee);
             for (outpoint, coin) in effects.spent {
                 if view.created.remove(&outpoint).is_none() {

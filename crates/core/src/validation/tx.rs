@@ -61,6 +61,12 @@ impl SigCheck {
 pub trait SigVerifier {
     /// True when every check verifies.
     fn all_valid(&self, checks: &[SigCheck]) -> bool;
+
+    /// Called by [`crate::validation::connect_transactions_with`] after each transaction whose
+    /// other rules pass, with every check of the block so far (a prefix that only grows): a
+    /// verifier may start on them while the remaining transactions are checked. The default
+    /// waits for [`SigVerifier::all_valid`].
+    fn progress(&self, _checks_so_far: &[SigCheck]) {}
 }
 
 /// Verifies one signature after another on the calling thread.

@@ -1128,7 +1128,7 @@ impl Chain {
         }
         let w = self.begin_state_write()?;
         let effects;
-        {
+        let undo = {
             let utxo = w.open_table(UTXO).at(&p)?;
             // The other rules first; their signature checks start on the pool as each
             // transaction passes, and finish while this thread writes the changes. A failure
@@ -1178,18 +1178,23 @@ impl Chain {
                 meta.insert(KEY_TIP, hash.0.as_slice()).at(&p)?;
                 Ok(())
             })();
+            // The cache takes the block's changes while the pool finishes, and gives them
+            // back if the block fails or its commit does.
+            let undo = self.utxo.apply_block(&effects.spent, &effects.created);
             let sigs_ok = streaming.finish();
-            written?;
+            if let Err(e) = written {
+                self.utxo.revert(undo);
+                return Err(e);
+            }
             if !sigs_ok {
+                self.utxo.revert(undo);
                 return Err(ChainError::Rejected(RejectReason::BadTxnsSig));
             }
-        }
-        w.commit().at(&p)?;
-        for (op, _) in &effects.spent {
-            self.utxo.spend(*op);
-        }
-        for (op, coin) in &effects.created {
-            self.utxo.add(*op, *coin);
+            undo
+        };
+        if let Err(e) = w.commit().at(&p) {
+            self.utxo.revert(undo);
+            return Err(e);
         }
         if let Some(e) = self.index.get_mut(hash) {
             e.validity = Validity::Valid;

@@ -31,6 +31,13 @@ pub(crate) struct CacheEntry {
     pub fresh: bool,
 }
 
+/// What [`UtxoCache::apply_block`] changed: each touched entry as it was before.
+#[derive(Debug)]
+pub(crate) struct CacheUndo {
+    before: Vec<(OutPoint, Option<CacheEntry>)>,
+    dirty_since: Option<Instant>,
+}
+
 /// The changes of the unspent outputs since the last flush, bounded by a memory budget.
 #[derive(Debug)]
 pub(crate) struct UtxoCache {
@@ -140,6 +147,45 @@ impl UtxoCache {
                 );
             }
         }
+    }
+
+    /// Applies a block's changes (its spent coins, then its new ones) and returns what undoes
+    /// them exactly: the connect applies them while the block's signatures are still being
+    /// verified, and takes them back if a signature fails or the commit does.
+    pub fn apply_block(
+        &mut self,
+        spent: &[(OutPoint, Coin)],
+        created: &[(OutPoint, Coin)],
+    ) -> CacheUndo {
+        let mut undo = CacheUndo {
+            before: Vec::with_capacity(spent.len() + created.len()),
+            dirty_since: self.dirty_since,
+        };
+        for (op, _) in spent {
+            undo.before.push((*op, self.map.get(op).copied()));
+            self.spend(*op);
+        }
+        for (op, coin) in created {
+            undo.before.push((*op, self.map.get(op).copied()));
+            self.add(*op, *coin);
+        }
+        undo
+    }
+
+    /// Restores the entries as they were before [`UtxoCache::apply_block`].
+    pub fn revert(&mut self, undo: CacheUndo) {
+        // Latest change first: an outpoint touched twice ends with its first `before`.
+        for (op, before) in undo.before.into_iter().rev() {
+            match before {
+                Some(e) => {
+                    self.map.insert(op, e);
+                }
+                None => {
+                    self.map.remove(&op);
+                }
+            }
+        }
+        self.dirty_since = undo.dirty_since;
     }
 
     /// Every entry as redb key and value (`None`: delete), in key order: what a flush writes.
@@ -292,6 +338,41 @@ mod tests {
             height: 1,
             is_coinbase: false,
         }
+    }
+
+    #[test]
+    fn a_reverted_block_leaves_the_cache_as_it_was() {
+        let mut c = UtxoCache::new(1 << 20);
+        // A fresh coin, a tombstone, and a coin over a tombstone (redb holds the old one).
+        c.add(op(1), coin(1));
+        c.spend(op(2));
+        c.spend(op(3));
+        c.add(op(3), coin(3));
+        let before: Vec<_> = (0..8).map(|n| c.get(&op(n)).copied()).collect();
+        let since = c.dirty_since();
+        // Spends a fresh coin, a coin redb holds, the coin over the tombstone; creates over
+        // the tombstone and new outpoints.
+        let undo = c.apply_block(
+            &[(op(1), coin(1)), (op(4), coin(4)), (op(3), coin(3))],
+            &[(op(2), coin(20)), (op(5), coin(5)), (op(6), coin(6))],
+        );
+        assert_ne!(
+            (0..8).map(|n| c.get(&op(n)).copied()).collect::<Vec<_>>(),
+            before
+        );
+        c.revert(undo);
+        assert_eq!(
+            (0..8).map(|n| c.get(&op(n)).copied()).collect::<Vec<_>>(),
+            before
+        );
+        assert_eq!(c.dirty_since(), since);
+        assert_eq!(c.len(), 3);
+        // On an untouched cache, a revert leaves it clean.
+        let mut clean = UtxoCache::new(1 << 20);
+        let undo = clean.apply_block(&[(op(9), coin(9))], &[(op(7), coin(7))]);
+        clean.revert(undo);
+        assert!(clean.is_empty());
+        assert_eq!(clean.dirty_since(), None);
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! The body rules and the transactions of a block, in the protocol's order
 //! (PROTOCOL.md §4): bytes, header, body, each transaction in block order, coinbase amount.
 
-use std::collections::{HashMap, HashSet};
+use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 
 use super::context::{Coin, ParentContext, UtxoView};
 use super::header::{HeaderChecked, check_header};
@@ -106,10 +106,13 @@ pub fn connect_transactions_with(
     verifier: &impl SigVerifier,
 ) -> Result<BlockEffects, RejectReason> {
     let height = block.header.height;
+    let (inputs, outputs) = block.transactions.iter().fold((0, 0), |(i, o), tx| {
+        (i + tx.inputs.len(), o + tx.outputs.len())
+    });
     let mut view = BlockView {
         base: utxos,
-        created: HashMap::new(),
-        spent_in_block: HashSet::new(),
+        created: HashMap::with_capacity(outputs),
+        spent_in_block: HashSet::with_capacity(inputs),
     };
     let mut created_order: Vec<OutPoint> = Vec::new();
     let mut spent_from_base = Vec::new();

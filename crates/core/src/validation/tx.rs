@@ -1,14 +1,12 @@
 //! The transaction rules (PROTOCOL.md §4, transaction table), each over all inputs in input
 //! order before the next rule.
 
-use std::collections::HashSet;
-
 use super::context::{Coin, UtxoView};
 use super::reject::RejectReason;
 use crate::hash::Hash;
 use crate::sig;
 use crate::sighash::SighashCache;
-use crate::transaction::{MAX_MONEY, OutPoint, Transaction};
+use crate::transaction::{MAX_MONEY, OutPoint, Transaction, TxIn};
 
 /// What a valid non-coinbase transaction does to the unspent outputs.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -96,6 +94,25 @@ pub fn check_transaction(
     Ok(effects)
 }
 
+/// True when two inputs spend the same outpoint. Most transactions have a few inputs: those
+/// are compared pairwise, without allocating; larger ones go through a hash set (seeded at
+/// random per process, so a hostile transaction cannot pick colliding outpoints).
+fn has_duplicate_prevout(inputs: &[TxIn]) -> bool {
+    const PAIRWISE_UP_TO: usize = 16;
+    if inputs.len() <= PAIRWISE_UP_TO {
+        inputs
+            .iter()
+            .enumerate()
+            .any(|(k, a)| inputs[k + 1..].iter().any(|b| a.prevout == b.prevout))
+    } else {
+        let mut seen = foldhash::HashSet::with_capacity_and_hasher(
+            inputs.len(),
+            foldhash::fast::RandomState::default(),
+        );
+        !inputs.iter().all(|i| seen.insert(i.prevout))
+    }
+}
+
 /// [`check_transaction`] without the last rule: the signature checks are appended to
 /// `sig_checks` for the caller to verify (in parallel, for a block). A transaction that passes
 /// here and whose checks all verify is valid; one whose checks fail is `bad-txns-sig`.
@@ -108,8 +125,7 @@ pub fn check_transaction_deferred(
 ) -> Result<TxEffects, RejectReason> {
     check_tx_without_inputs(tx)?;
 
-    let mut seen = HashSet::with_capacity(tx.inputs.len());
-    if !tx.inputs.iter().all(|i| seen.insert(i.prevout)) {
+    if has_duplicate_prevout(&tx.inputs) {
         return Err(RejectReason::BadTxnsInputsDuplicate);
     }
     if tx.lock_time > height {
@@ -148,4 +164,38 @@ pub fn check_transaction_deferred(
         fee: (in_total - out_total) as u64,
         spent,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Txid;
+
+    fn inputs(n: usize) -> Vec<TxIn> {
+        (0..n)
+            .map(|i| TxIn {
+                prevout: OutPoint {
+                    txid: Txid([(i % 7) as u8; 32]),
+                    vout: i as u32,
+                },
+                signature: [0; 64],
+            })
+            .collect()
+    }
+
+    #[test]
+    fn duplicate_prevouts_are_found_in_small_and_large_transactions() {
+        for n in [0, 1, 2, 15, 16, 17, 40, 300] {
+            let distinct = inputs(n);
+            assert!(!has_duplicate_prevout(&distinct), "{n} distinct inputs");
+            for (a, b) in [(0, n.saturating_sub(1)), (n / 2, n / 3), (1, 2)] {
+                if n < 2 || a == b || a >= n || b >= n {
+                    continue;
+                }
+                let mut dup = distinct.clone();
+                dup[b].prevout = dup[a].prevout;
+                assert!(has_duplicate_prevout(&dup), "{n} inputs, {b} repeats {a}");
+            }
+        }
+    }
 }

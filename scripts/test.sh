@@ -3,7 +3,8 @@
 # every test (unit, integration with real coinrsd processes, doc), the release-mode tests, and
 # the independent vector script. It installs what it needs itself (python-bitcoinrpc from
 # PyPI); a fresh machine needs only the Rust toolchain, cargo-nextest (optional: falls back
-# to cargo test) and Python 3. The full-disk test mounts a tmpfs, so it runs as root (as CI).
+# to cargo test) and Python 3. The full-disk test mounts a tmpfs and the NAT lab makes network
+# namespaces, so they run as root (as CI); the lab installs its Debian packages itself.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -48,5 +49,24 @@ trap 'rm -rf "$tmp"' EXIT
 python3 crates/core/tests/data/make_vectors.py --stdout > "$tmp/vectors.json"
 cmp "$tmp/vectors.json" crates/core/tests/data/vectors.json
 python3 crates/core/tests/data/check_published.py
+
+step "NAT lab: relays, hole punching and port mapping in network namespaces (scripts/netlab.py)"
+# Needs root (namespaces, iptables) and Debian's iproute2, iptables, miniupnpd-iptables (UPnP
+# IGD, NAT-PMP and PCP on the lab's router) and stun-server; installed here when missing.
+if [ "$(id -u)" -eq 0 ]; then
+    need=()
+    command -v ip >/dev/null || need+=(iproute2)
+    command -v iptables-legacy >/dev/null || need+=(iptables)
+    command -v miniupnpd >/dev/null || need+=(miniupnpd-iptables)
+    command -v stund >/dev/null || need+=(stun-server)
+    if [ ${#need[@]} -gt 0 ]; then
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get install -y -qq "${need[@]}" >/dev/null 2>&1 \
+            || { apt-get update -qq >/dev/null && apt-get install -y -qq "${need[@]}" >/dev/null; }
+    fi
+    python3 scripts/netlab.py
+else
+    echo "skipped: the NAT lab needs root (run: sudo python3 scripts/netlab.py)"
+fi
 
 step "all checks passed"

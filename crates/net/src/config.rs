@@ -42,6 +42,16 @@ pub struct NetConfig {
     pub dir: PathBuf,
     /// The software's name and version for identify.
     pub agent: String,
+    /// Serve as a Circuit Relay v2 relay for nodes behind NAT once found public
+    /// (`--relay-service`).
+    pub relay_service: bool,
+    /// Count private addresses as reachable for AutoNAT (`--private-network`): a classroom
+    /// or lab whose whole network is private.
+    pub private_network: bool,
+    /// Ask the router for a port mapping by UPnP IGD (`--upnp`).
+    pub upnp: bool,
+    /// Ask the router for a port mapping by PCP, then NAT-PMP (`--natpmp`).
+    pub natpmp: bool,
 }
 
 impl NetConfig {
@@ -61,6 +71,10 @@ impl NetConfig {
             max_requests_per_sec: 50,
             dir,
             agent: format!("coinrs/{}", env!("CARGO_PKG_VERSION")),
+            relay_service: true,
+            private_network: false,
+            upnp: false,
+            natpmp: false,
         }
     }
 }

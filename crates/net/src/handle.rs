@@ -58,6 +58,50 @@ pub struct SyncProgress {
     pub best_peer_height: u64,
 }
 
+/// Whether peers can dial this node, as AutoNAT last found.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Reachability {
+    /// Peers dialled one of our addresses back.
+    Public,
+    /// Peers tried and could not: behind NAT or a firewall.
+    Private,
+    /// Not known yet (no probe answered, or only private addresses and
+    /// `--private-network=false`).
+    #[default]
+    Unknown,
+}
+
+impl Reachability {
+    /// `public`, `private` or `unknown`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reachability::Public => "public",
+            Reachability::Private => "private",
+            Reachability::Unknown => "unknown",
+        }
+    }
+}
+
+/// One relay this node holds (or asks for) a reservation on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RelayReservation {
+    /// The relay's peer id.
+    pub relay: PeerId,
+    /// Our relayed address through it (`…/p2p/RELAY/p2p-circuit/p2p/US`).
+    pub addr: Multiaddr,
+    /// The relay accepted the reservation (false while it is being asked for).
+    pub reserved: bool,
+}
+
+/// Counts of hole punching (DCUtR) attempts since start.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct HolePunchStats {
+    /// Relayed connections that were upgraded to direct ones.
+    pub direct_upgrades: u64,
+    /// Attempts that failed (every address tried, three rounds).
+    pub failures: u64,
+}
+
 /// What the event loop publishes for readers.
 #[derive(Clone, Debug, Default)]
 pub struct Shared {
@@ -69,6 +113,18 @@ pub struct Shared {
     pub peers: Vec<PeerInfo>,
     /// Sync progress.
     pub sync: SyncProgress,
+    /// AutoNAT's verdict.
+    pub reachability: Reachability,
+    /// External addresses confirmed (by AutoNAT or a port mapping).
+    pub external_addrs: Vec<Multiaddr>,
+    /// Serving as a relay right now (`--relay-service` and found public).
+    pub relay_service_active: bool,
+    /// Reservations held on relays (behind NAT).
+    pub relays: Vec<RelayReservation>,
+    /// Hole punching counts.
+    pub hole_punch: HolePunchStats,
+    /// Port mappings on the router, one per protocol tried (`--upnp`, `--natpmp`).
+    pub portmapping: Vec<crate::portmap::MappingState>,
 }
 
 /// `addnode`'s commands.

@@ -29,13 +29,18 @@ pub mod error;
 pub mod gate;
 pub mod handle;
 pub mod keyfile;
+pub mod portmap;
 pub mod protocol;
+pub mod relay_server;
 pub mod service;
 mod worker;
 
 pub use backend::{Backend, BlockVerdict, HeadersVerdict, TxVerdict};
 pub use config::{NetConfig, parse_peer_addr};
 pub use error::NetError;
-pub use handle::{AddNodeOp, DisconnectTarget, Handle, PeerInfo, Shared, SyncProgress};
+pub use handle::{
+    AddNodeOp, DisconnectTarget, Handle, HolePunchStats, PeerInfo, Reachability, RelayReservation,
+    Shared, SyncProgress,
+};
 pub use libp2p::{Multiaddr, PeerId};
 pub use service::start;

@@ -12,6 +12,12 @@
 //!    them, at most [`MAX_IN_FLIGHT_PER_PEER`] per peer, and validated as they arrive;
 //! 4. new blocks and transactions travel by gossipsub, forwarded only after the worker
 //!    accepted them.
+//!
+//! Behind NAT (docs/nat.md): AutoNAT's verdict sets the reachability; a node found private
+//! asks up to [`MAX_RELAYS`] connected relays (peers that speak the relay hop protocol) for a
+//! reservation and listens on its relayed addresses, which identify and Kademlia spread; a
+//! relayed connection is upgraded by DCUtR hole punching, after which the relayed one is
+//! closed. Sync and gossip run over whichever connection a peer has.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::net::IpAddr;
@@ -22,12 +28,13 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use coinrs_core::BlockHash;
 use futures::StreamExt;
 use libp2p::core::ConnectedPoint;
+use libp2p::core::transport::ListenerId;
 use libp2p::gossipsub::{self, IdentTopic, MessageAcceptance};
 use libp2p::multiaddr::Protocol;
 use libp2p::request_response::{self, OutboundRequestId};
 use libp2p::swarm::dial_opts::DialOpts;
 use libp2p::swarm::{ConnectionId, SwarmEvent};
-use libp2p::{Multiaddr, PeerId, Swarm, identify, kad, mdns, ping};
+use libp2p::{Multiaddr, PeerId, Swarm, autonat, dcutr, identify, kad, mdns, ping, relay};
 use tokio::sync::{mpsc, watch};
 
 use crate::addrbook::AddrBook;
@@ -37,7 +44,10 @@ use crate::behaviour::{Behaviour, BehaviourEvent, BehaviourOptions, build_swarm}
 use crate::config::{NetConfig, multiaddr_ip, without_peer_id};
 use crate::error::NetError;
 use crate::gate::BannedSubnets;
-use crate::handle::{AddNodeOp, Command, DisconnectTarget, Handle, PeerInfo, Shared, SyncProgress};
+use crate::handle::{
+    AddNodeOp, Command, DisconnectTarget, Handle, HolePunchStats, PeerInfo, Reachability,
+    RelayReservation, Shared, SyncProgress,
+};
 use crate::keyfile;
 use crate::protocol::{
     self, Inbound, MAX_BLOCKS_PER_REQUEST, MAX_TXS_PER_REQUEST, Request, Response, Status,
@@ -62,6 +72,27 @@ const STATUS_EVERY: Duration = Duration::from_secs(30);
 const MAX_TIP_AGE: u64 = 24 * 3600;
 /// How often a Kademlia random walk looks for peers.
 const WALK_EVERY: Duration = Duration::from_secs(10);
+/// Relays a node behind NAT holds reservations on.
+pub const MAX_RELAYS: usize = 2;
+/// How long to wait before asking a relay again after it refused or the reservation ended.
+const RELAY_RETRY: Duration = Duration::from_secs(20);
+
+/// Whether an address goes through a relay (`/p2p-circuit`).
+fn is_relayed(addr: &Multiaddr) -> bool {
+    addr.iter().any(|p| matches!(p, Protocol::P2pCircuit))
+}
+
+/// A peer's addresses less its loopback ones when it has others: its `127.0.0.1` is our own
+/// host unless every address it has is loopback (nodes on one machine, as in the tests).
+/// Dialling it would reach ourselves, and that wrong peer id fails the whole dial, relayed
+/// attempts included.
+fn drop_foreign_loopback(addrs: &mut Vec<Multiaddr>) {
+    let loopback =
+        |a: &Multiaddr| !is_relayed(a) && multiaddr_ip(a).is_some_and(|ip| ip.is_loopback());
+    if addrs.iter().any(|a| !loopback(a)) {
+        addrs.retain(|a| !loopback(a));
+    }
+}
 
 fn unix_now() -> u64 {
     SystemTime::now()
@@ -105,7 +136,10 @@ struct Peer {
     addr: Multiaddr,
     inbound: bool,
     relayed: bool,
-    connections: usize,
+    /// Open connections and their remote addresses.
+    links: HashMap<ConnectionId, Multiaddr>,
+    /// It serves as a relay (identify lists the hop protocol).
+    supports_hop: bool,
     conntime: u64,
     status: Option<Status>,
     /// Best heights it is known to have (status, headers, gossip).
@@ -145,6 +179,14 @@ struct AddNode {
     last_dial: Option<Instant>,
     /// It turned out to be a node of another chain: not dialled again.
     other_chain: bool,
+}
+
+/// A reservation asked for or held on a relay.
+#[derive(Debug)]
+struct RelaySlot {
+    listener: ListenerId,
+    addr: Multiaddr,
+    reserved: bool,
 }
 
 /// The running network.
@@ -188,6 +230,13 @@ struct Service {
     status_due: bool,
     last_status_push: Instant,
     last_walk: Option<Instant>,
+    reachability: Reachability,
+    external_addrs: Vec<Multiaddr>,
+    relay_service_active: bool,
+    relays: HashMap<PeerId, RelaySlot>,
+    /// Relays not to ask again before the instant.
+    relay_backoff: HashMap<PeerId, Instant>,
+    hole_punch: HolePunchStats,
 }
 
 /// Starts the network: loads the node key, builds the swarm, starts listening and spawns the
@@ -219,6 +268,8 @@ pub async fn start(
         max_outbound: (cfg.target_outbound + cfg.addnode.len() + cfg.connect_only.len() + 16)
             as u32,
         agent: cfg.agent.clone(),
+        relay_service: cfg.relay_service,
+        private_network: cfg.private_network,
     };
     let mut swarm = build_swarm(key, &genesis, &opts)?;
     let local = *swarm.local_peer_id();
@@ -298,6 +349,12 @@ pub async fn start(
         status_due: false,
         last_status_push: Instant::now(),
         last_walk: None,
+        reachability: Reachability::Unknown,
+        external_addrs: Vec::new(),
+        relay_service_active: false,
+        relays: HashMap::new(),
+        relay_backoff: HashMap::new(),
+        hole_punch: HolePunchStats::default(),
         cfg,
     };
     service.progress_height = service.snapshot.status.height;
@@ -397,7 +454,10 @@ impl Service {
             self.swarm.close_connection(connection_id);
             return;
         }
-        if inbound && let Some(ip) = multiaddr_ip(&addr) {
+        if inbound
+            && !is_relayed(&addr)
+            && let Some(ip) = multiaddr_ip(&addr)
+        {
             let same_ip = self
                 .peers
                 .values()
@@ -421,11 +481,17 @@ impl Service {
         }
         if num_established > 1 {
             if let Some(p) = self.peers.get_mut(&peer) {
-                p.connections += 1;
+                p.links.insert(connection_id, addr.clone());
+                if p.relayed && !is_relayed(&addr) {
+                    p.relayed = false;
+                    p.addr = addr.clone();
+                    tracing::info!(%peer, %addr, "direct connection to a peer that was relayed");
+                }
             }
+            self.publish_shared();
             return;
         }
-        let relayed = addr.iter().any(|p| matches!(p, Protocol::P2pCircuit));
+        let relayed = is_relayed(&addr);
         let addnode = self.addnodes.iter().any(|a| a.peer == Some(peer));
         self.next_peer_id += 1;
         self.peers.insert(
@@ -435,7 +501,8 @@ impl Service {
                 addr: addr.clone(),
                 inbound,
                 relayed,
-                connections: 1,
+                links: HashMap::from([(connection_id, addr.clone())]),
+                supports_hop: false,
                 conntime: now,
                 status: None,
                 best_header_height: None,
@@ -454,17 +521,28 @@ impl Service {
                 mempool_asked: false,
             },
         );
-        tracing::info!(%peer, %addr, inbound, "peer connected");
+        tracing::info!(%peer, %addr, inbound, relayed, "peer connected");
         let status = self.snapshot.status.clone();
         self.request(peer, Request::Status(status), Pending::Status);
         self.publish_shared();
     }
 
-    fn on_disconnected(&mut self, peer: PeerId, num_established: u32) {
+    fn on_disconnected(&mut self, peer: PeerId, connection_id: ConnectionId, num_established: u32) {
         if num_established > 0 {
             if let Some(p) = self.peers.get_mut(&peer) {
-                p.connections = num_established as usize;
+                p.links.remove(&connection_id);
+                // The address shown is a direct one while there is one.
+                if let Some(a) = p
+                    .links
+                    .values()
+                    .find(|a| !is_relayed(a))
+                    .or_else(|| p.links.values().next())
+                {
+                    p.addr = a.clone();
+                    p.relayed = is_relayed(a);
+                }
             }
+            self.publish_shared();
             return;
         }
         if let Some(p) = self.peers.remove(&peer) {
@@ -496,7 +574,12 @@ impl Service {
         }
         let now = unix_now();
         let until = now + self.cfg.bantime.as_secs();
-        let ip = self.peers.get(&peer).and_then(|p| multiaddr_ip(&p.addr));
+        // A relayed peer's address is the relay's: ban the peer id, not the relay.
+        let ip = self
+            .peers
+            .get(&peer)
+            .filter(|p| !p.relayed)
+            .and_then(|p| multiaddr_ip(&p.addr));
         tracing::warn!(%peer, ip = ?ip, reason, "peer misbehaved: disconnecting and banning");
         match ip {
             Some(ip) => {
@@ -505,7 +588,7 @@ impl Service {
                 let victims: Vec<PeerId> = self
                     .peers
                     .iter()
-                    .filter(|(_, p)| multiaddr_ip(&p.addr) == Some(ip))
+                    .filter(|(_, p)| !p.relayed && multiaddr_ip(&p.addr) == Some(ip))
                     .map(|(id, _)| *id)
                     .collect();
                 for v in victims {
@@ -942,10 +1025,7 @@ impl Service {
                     TxVerdict::Invalid(_) => MessageAcceptance::Reject,
                 };
                 if let Some(id) = gossip {
-                    self.swarm
-                        .behaviour_mut()
-                        .gossip
-                        .report_message_validation_result(&id, &peer, acceptance);
+                    self.report_gossip(&id, &peer, acceptance);
                 }
                 if let TxVerdict::Invalid(reason) = verdict {
                     self.misbehaved(peer, &format!("invalid transaction: {reason}"));
@@ -995,10 +1075,7 @@ impl Service {
             _ => MessageAcceptance::Ignore,
         };
         if let Some(id) = &gossip {
-            self.swarm
-                .behaviour_mut()
-                .gossip
-                .report_message_validation_result(id, &peer, acceptance);
+            self.report_gossip(id, &peer, acceptance);
         }
         match verdict {
             BlockVerdict::Accepted { .. } => {
@@ -1171,6 +1248,20 @@ impl Service {
 
     // ---- gossip, identify, discovery ----
 
+    /// Tells gossipsub what validation made of a message: forward it, drop it, or drop it and
+    /// penalise the peer that sent it.
+    fn report_gossip(
+        &mut self,
+        id: &gossipsub::MessageId,
+        peer: &PeerId,
+        acceptance: MessageAcceptance,
+    ) {
+        self.swarm
+            .behaviour_mut()
+            .gossip
+            .report_message_validation_result(id, peer, acceptance);
+    }
+
     fn on_gossip(&mut self, event: gossipsub::Event) {
         let gossipsub::Event::Message {
             propagation_source,
@@ -1198,14 +1289,7 @@ impl Service {
                 if let Some(h) = hash {
                     self.validating.remove(&h);
                 }
-                self.swarm
-                    .behaviour_mut()
-                    .gossip
-                    .report_message_validation_result(
-                        &message_id,
-                        &peer,
-                        MessageAcceptance::Ignore,
-                    );
+                self.report_gossip(&message_id, &peer, MessageAcceptance::Ignore);
             }
         } else if message.topic == self.txs_topic.hash() {
             let job = Job::Tx {
@@ -1214,20 +1298,10 @@ impl Service {
                 gossip: Some(message_id.clone()),
             };
             if !offer(&self.jobs, job) {
-                self.swarm
-                    .behaviour_mut()
-                    .gossip
-                    .report_message_validation_result(
-                        &message_id,
-                        &peer,
-                        MessageAcceptance::Ignore,
-                    );
+                self.report_gossip(&message_id, &peer, MessageAcceptance::Ignore);
             }
         } else {
-            self.swarm
-                .behaviour_mut()
-                .gossip
-                .report_message_validation_result(&message_id, &peer, MessageAcceptance::Reject);
+            self.report_gossip(&message_id, &peer, MessageAcceptance::Reject);
         }
     }
 
@@ -1241,8 +1315,11 @@ impl Service {
         }
         if let Some(p) = self.peers.get_mut(&peer_id) {
             p.agent = info.agent_version.clone();
+            p.supports_hop = info.protocols.contains(&relay::HOP_PROTOCOL_NAME);
         }
-        for addr in info.listen_addrs {
+        let mut addrs = info.listen_addrs;
+        drop_foreign_loopback(&mut addrs);
+        for addr in addrs {
             if multiaddr_ip(&addr).is_some_and(|ip| ip.is_unspecified()) {
                 continue;
             }
@@ -1295,9 +1372,10 @@ impl Service {
             } => self.on_connection(peer_id, connection_id, &endpoint, num_established.get()),
             SwarmEvent::ConnectionClosed {
                 peer_id,
+                connection_id,
                 num_established,
                 ..
-            } => self.on_disconnected(peer_id, num_established),
+            } => self.on_disconnected(peer_id, connection_id, num_established),
             SwarmEvent::OutgoingConnectionError { peer_id, error, .. } => {
                 if let Some(p) = peer_id {
                     self.dialing.remove(&p);
@@ -1307,13 +1385,41 @@ impl Service {
             SwarmEvent::NewListenAddr { address, .. } => {
                 tracing::info!(%address, "listening for peers");
                 let local = *self.swarm.local_peer_id();
-                self.listen_addrs.push(address.with(Protocol::P2p(local)));
+                // A relayed address already ends with our peer id.
+                let address = if matches!(address.iter().last(), Some(Protocol::P2p(_))) {
+                    address
+                } else {
+                    address.with(Protocol::P2p(local))
+                };
+                self.listen_addrs.push(address);
                 self.publish_shared();
             }
             SwarmEvent::ExpiredListenAddr { address, .. } => {
+                let address = without_peer_id(&address);
                 self.listen_addrs.retain(|a| without_peer_id(a) != address);
                 self.publish_shared();
             }
+            SwarmEvent::ListenerClosed {
+                listener_id,
+                reason,
+                ..
+            } => self.on_listener_closed(listener_id, reason.err().map(|e| e.to_string())),
+            SwarmEvent::ExternalAddrConfirmed { address }
+                if !self.external_addrs.contains(&address) =>
+            {
+                tracing::info!(%address, "external address confirmed");
+                self.external_addrs.push(address);
+                self.publish_shared();
+            }
+            SwarmEvent::ExternalAddrExpired { address } => {
+                tracing::info!(%address, "external address expired");
+                self.external_addrs.retain(|a| *a != address);
+                self.publish_shared();
+            }
+            SwarmEvent::Behaviour(BehaviourEvent::Autonat(e)) => self.on_autonat(e),
+            SwarmEvent::Behaviour(BehaviourEvent::Relay(e)) => self.on_relay_server(e),
+            SwarmEvent::Behaviour(BehaviourEvent::RelayClient(e)) => self.on_relay_client(e),
+            SwarmEvent::Behaviour(BehaviourEvent::Dcutr(e)) => self.on_dcutr(e),
             SwarmEvent::Behaviour(BehaviourEvent::Sync(e)) => self.on_sync_event(e),
             SwarmEvent::Behaviour(BehaviourEvent::Gossip(e)) => self.on_gossip(e),
             SwarmEvent::Behaviour(BehaviourEvent::Identify(e)) => self.on_identify(e),
@@ -1478,13 +1584,19 @@ impl Service {
             return;
         }
         let now = unix_now();
-        let addrs: Vec<Multiaddr> = addrs
+        let mut addrs: Vec<Multiaddr> = addrs
             .into_iter()
             .filter(|a| !multiaddr_ip(a).is_some_and(|ip| self.bans.is_banned(&ip, now)))
             .collect();
         if addrs.is_empty() {
             return;
         }
+        // Relayed addresses first: a peer that has them is behind NAT, its direct addresses
+        // are mostly unreachable (each costing a slot of the concurrent dial until it times
+        // out), and hole punching upgrades the relayed connection once it is up.
+        drop_foreign_loopback(&mut addrs);
+        addrs.sort_by_key(|a| !is_relayed(a));
+        addrs.dedup();
         self.dialing.insert(peer, Instant::now());
         let opts = DialOpts::peer_id(peer).addresses(addrs).build();
         if let Err(e) = self.swarm.dial(opts) {
@@ -1572,6 +1684,7 @@ impl Service {
             }
             self.book.save();
         }
+        self.maintain_relays();
         self.sync_gate();
         self.push_status();
         self.update_ibd();
@@ -1612,5 +1725,251 @@ impl Service {
         shared.peers = peers;
         shared.listen_addrs = self.listen_addrs.clone();
         shared.sync = sync;
+        shared.reachability = self.reachability;
+        shared.external_addrs = self.external_addrs.clone();
+        shared.relay_service_active = self.relay_service_active;
+        shared.relays = self.relays_info();
+        shared.hole_punch = self.hole_punch;
+    }
+}
+
+// ---- NAT traversal: AutoNAT, relays, hole punching ----
+impl Service {
+    fn relays_info(&self) -> Vec<RelayReservation> {
+        let local = *self.swarm.local_peer_id();
+        let mut list: Vec<RelayReservation> = self
+            .relays
+            .iter()
+            .map(|(relay, slot)| RelayReservation {
+                relay: *relay,
+                addr: slot.addr.clone().with(Protocol::P2p(local)),
+                reserved: slot.reserved,
+            })
+            .collect();
+        list.sort_by_key(|r| r.relay.to_string());
+        list
+    }
+
+    fn on_autonat(&mut self, event: autonat::v1::Event) {
+        use autonat::v1::{Event, NatStatus, OutboundProbeEvent};
+        match event {
+            Event::StatusChanged { old, new } => {
+                let reachability = match &new {
+                    NatStatus::Public(_) => Reachability::Public,
+                    NatStatus::Private => Reachability::Private,
+                    NatStatus::Unknown => Reachability::Unknown,
+                };
+                match &new {
+                    NatStatus::Public(addr) => tracing::info!(
+                        %addr,
+                        was = ?old,
+                        "reachability: public (peers dialled us back)"
+                    ),
+                    _ => tracing::info!(
+                        reachability = reachability.as_str(),
+                        was = ?old,
+                        "reachability changed"
+                    ),
+                }
+                self.reachability = reachability;
+                if reachability == Reachability::Public && !self.relays.is_empty() {
+                    tracing::info!("reachable directly: dropping relay reservations");
+                    let slots: Vec<ListenerId> = self.relays.values().map(|s| s.listener).collect();
+                    self.relays.clear();
+                    for l in slots {
+                        self.swarm.remove_listener(l);
+                    }
+                }
+                self.publish_shared();
+                self.maintain_relays();
+            }
+            Event::OutboundProbe(OutboundProbeEvent::Response { peer, address, .. }) => {
+                tracing::debug!(%peer, %address, "AutoNAT probe: a peer dialled us back");
+            }
+            Event::OutboundProbe(OutboundProbeEvent::Error { peer, error, .. }) => {
+                tracing::debug!(peer = ?peer, error = ?error, "AutoNAT probe failed");
+            }
+            Event::OutboundProbe(OutboundProbeEvent::Request { peer, .. }) => {
+                tracing::debug!(%peer, "AutoNAT probe: asking a peer to dial us back");
+            }
+            Event::InboundProbe(e) => tracing::debug!(event = ?e, "AutoNAT probe from a peer"),
+        }
+    }
+
+    /// Behind NAT: asks connected relays for reservations until [`MAX_RELAYS`] are held.
+    fn maintain_relays(&mut self) {
+        if self.reachability != Reachability::Private || !self.cfg.accept_inbound {
+            return;
+        }
+        let now = Instant::now();
+        self.relay_backoff.retain(|_, until| *until > now);
+        if self.relays.len() >= MAX_RELAYS {
+            return;
+        }
+        let mut candidates: Vec<(PeerId, Multiaddr)> = self
+            .peers
+            .iter()
+            .filter(|(id, p)| {
+                p.supports_hop
+                    && !p.condemned
+                    && !self.relays.contains_key(id)
+                    && !self.relay_backoff.contains_key(id)
+            })
+            .filter_map(|(id, p)| {
+                // An address we dialled it at, direct (not itself through a relay).
+                p.links
+                    .values()
+                    .find(|a| !is_relayed(a) && !p.inbound)
+                    .map(|a| (*id, without_peer_id(a)))
+            })
+            .collect();
+        candidates.sort_by_key(|(id, _)| self.peers.get(id).map(|p| p.id));
+        for (relay, addr) in candidates.into_iter().take(MAX_RELAYS - self.relays.len()) {
+            let circuit = addr.with(Protocol::P2p(relay)).with(Protocol::P2pCircuit);
+            match self.swarm.listen_on(circuit.clone()) {
+                Ok(listener) => {
+                    tracing::info!(%relay, addr = %circuit, "asking a relay for a reservation");
+                    self.relays.insert(
+                        relay,
+                        RelaySlot {
+                            listener,
+                            addr: circuit,
+                            reserved: false,
+                        },
+                    );
+                }
+                Err(e) => {
+                    tracing::info!(%relay, error = %e, "cannot listen through a relay");
+                    self.relay_backoff.insert(relay, now + RELAY_RETRY);
+                }
+            }
+        }
+        self.publish_shared();
+    }
+
+    fn on_listener_closed(&mut self, listener: ListenerId, error: Option<String>) {
+        let Some(relay) = self
+            .relays
+            .iter()
+            .find(|(_, s)| s.listener == listener)
+            .map(|(id, _)| *id)
+        else {
+            return;
+        };
+        self.relays.remove(&relay);
+        self.relay_backoff
+            .insert(relay, Instant::now() + RELAY_RETRY);
+        tracing::info!(
+            %relay,
+            error = error.as_deref().unwrap_or("closed"),
+            "relay reservation ended: asking again later"
+        );
+        self.publish_shared();
+    }
+
+    fn on_relay_client(&mut self, event: relay::client::Event) {
+        use relay::client::Event;
+        match event {
+            Event::ReservationReqAccepted {
+                relay_peer_id,
+                renewal,
+                ..
+            } => {
+                if let Some(slot) = self.relays.get_mut(&relay_peer_id) {
+                    slot.reserved = true;
+                }
+                if renewal {
+                    tracing::debug!(relay = %relay_peer_id, "relay reservation renewed");
+                } else {
+                    tracing::info!(relay = %relay_peer_id, "relay reservation accepted: reachable through it");
+                }
+                self.publish_shared();
+            }
+            Event::OutboundCircuitEstablished { relay_peer_id, .. } => {
+                tracing::info!(relay = %relay_peer_id, "relayed connection dialled");
+            }
+            Event::InboundCircuitEstablished { src_peer_id, .. } => {
+                tracing::info!(peer = %src_peer_id, "relayed connection accepted");
+            }
+        }
+    }
+
+    fn on_relay_server(&mut self, event: relay::Event) {
+        use relay::Event;
+        match event {
+            Event::StatusChanged { status } => {
+                let active = matches!(status, relay::Status::Enable);
+                self.relay_service_active = active;
+                if active {
+                    tracing::info!("relay service active: serving reservations and circuits");
+                } else {
+                    tracing::info!("relay service inactive (no confirmed external address)");
+                }
+                self.publish_shared();
+            }
+            Event::ReservationReqAccepted { src_peer_id, .. } => {
+                tracing::info!(peer = %src_peer_id, "relay service: reservation accepted");
+            }
+            Event::ReservationReqDenied {
+                src_peer_id,
+                status,
+            } => {
+                tracing::info!(peer = %src_peer_id, ?status, "relay service: reservation denied");
+            }
+            Event::ReservationTimedOut { src_peer_id } => {
+                tracing::debug!(peer = %src_peer_id, "relay service: reservation timed out");
+            }
+            Event::CircuitReqAccepted {
+                src_peer_id,
+                dst_peer_id,
+            } => {
+                tracing::info!(from = %src_peer_id, to = %dst_peer_id, "relay service: circuit opened");
+            }
+            Event::CircuitReqDenied {
+                src_peer_id,
+                dst_peer_id,
+                status,
+            } => {
+                tracing::info!(from = %src_peer_id, to = %dst_peer_id, ?status, "relay service: circuit denied");
+            }
+            Event::CircuitClosed {
+                src_peer_id,
+                dst_peer_id,
+                error,
+            } => {
+                tracing::debug!(from = %src_peer_id, to = %dst_peer_id, error = ?error, "relay service: circuit closed");
+            }
+            other => tracing::debug!(event = ?other, "relay service"),
+        }
+    }
+
+    fn on_dcutr(&mut self, event: dcutr::Event) {
+        let peer = event.remote_peer_id;
+        match event.result {
+            Ok(connection) => {
+                self.hole_punch.direct_upgrades += 1;
+                tracing::info!(%peer, "hole punching succeeded: direct connection");
+                // The direct connection carries everything from now on: free the relay.
+                let relayed: Vec<ConnectionId> = self
+                    .peers
+                    .get(&peer)
+                    .map(|p| {
+                        p.links
+                            .iter()
+                            .filter(|(id, a)| **id != connection && is_relayed(a))
+                            .map(|(id, _)| *id)
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                for id in relayed {
+                    self.swarm.close_connection(id);
+                }
+            }
+            Err(e) => {
+                self.hole_punch.failures += 1;
+                tracing::info!(%peer, error = %e, "hole punching failed: staying relayed");
+            }
+        }
+        self.publish_shared();
     }
 }

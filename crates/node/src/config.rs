@@ -73,6 +73,23 @@ pub struct Options {
     /// regtest].
     #[arg(long, env = "COINRS_DHT", num_args = 0..=1, default_missing_value = "true")]
     pub dht: Option<bool>,
+    /// Ask the router to forward the p2p port by UPnP IGD [default: on, except on regtest].
+    /// Also used when the router's own external address is private (a group router on a
+    /// school network): the mapping is then reachable from that network (docs/nat.md).
+    #[arg(long, env = "COINRS_UPNP", num_args = 0..=1, default_missing_value = "true")]
+    pub upnp: Option<bool>,
+    /// Ask the router to forward the p2p port by PCP, falling back to NAT-PMP [default: on,
+    /// except on regtest].
+    #[arg(long, env = "COINRS_NATPMP", num_args = 0..=1, default_missing_value = "true")]
+    pub natpmp: Option<bool>,
+    /// Relay connections for peers behind NAT (Circuit Relay v2, bounded) while this node is
+    /// found publicly reachable.
+    #[arg(long, env = "COINRS_RELAY_SERVICE", num_args = 0..=1, default_missing_value = "true", default_value = "true")]
+    pub relay_service: bool,
+    /// The node's network is private as a whole (a classroom, a lab): private addresses count
+    /// as reachable, so AutoNAT can find the node public and it can serve as a relay.
+    #[arg(long, env = "COINRS_PRIVATE_NETWORK", num_args = 0..=1, default_missing_value = "true", default_value = "false")]
+    pub private_network: bool,
     /// Seconds a misbehaving peer's IP address stays banned.
     #[arg(long, env = "COINRS_BANTIME", default_value_t = 86_400)]
     pub bantime: u64,
@@ -256,6 +273,10 @@ pub fn net_config(
     cfg.mdns = o.mdns.unwrap_or(discovery) && cfg.connect_only.is_empty();
     cfg.dht = o.dht.unwrap_or(discovery) && cfg.connect_only.is_empty();
     cfg.bantime = std::time::Duration::from_secs(o.bantime);
+    cfg.upnp = o.upnp.unwrap_or(discovery) && o.listen;
+    cfg.natpmp = o.natpmp.unwrap_or(discovery) && o.listen;
+    cfg.relay_service = o.relay_service;
+    cfg.private_network = o.private_network;
     cfg.max_inbound = o.maxconnections.saturating_sub(cfg.target_outbound as u32);
     Ok(cfg)
 }

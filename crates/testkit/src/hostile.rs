@@ -177,6 +177,8 @@ async fn run(
         max_inbound: 16,
         max_outbound: 16,
         agent: "hostile/0".into(),
+        relay_service: false,
+        private_network: false,
     };
     let mut swarm = match build_swarm(key, &genesis, &opts) {
         Ok(s) => s,

@@ -67,12 +67,33 @@ pub fn getnetworkinfo(ctx: &NodeContext, _: &Args) -> Result<Value, RpcError> {
         "connections_in": inbound,
         "connections_out": shared.peers.len() - inbound,
         "networkactive": true,
-        "reachability": "unknown",
-        "portmapping": Value::Null,
-        "relays": Vec::<String>::new(),
+        "reachability": shared.reachability.as_str(),
+        "externaladdresses": shared.external_addrs.iter().map(|a| a.to_string()).collect::<Vec<_>>(),
+        "portmapping": shared.portmapping.iter().map(portmapping_json).collect::<Vec<_>>(),
+        "relays": shared.relays.iter().map(|r| json!({
+            "relay": r.relay.to_string(),
+            "address": r.addr.to_string(),
+            "reserved": r.reserved,
+        })).collect::<Vec<_>>(),
+        "relayservice": shared.relay_service_active,
+        "holepunching": {
+            "direct_upgrades": shared.hole_punch.direct_upgrades,
+            "failures": shared.hole_punch.failures,
+        },
         "relayfee": crate::json::amount(fee),
         "warnings": "",
     }))
+}
+
+/// One protocol's port mapping: `{protocol, external_address, external_port, private, error}`.
+fn portmapping_json(m: &coinrs_net::portmap::MappingState) -> Value {
+    json!({
+        "protocol": m.protocol,
+        "external_address": m.external.map(|(ip, _)| ip.to_string()),
+        "external_port": m.external.map(|(_, port)| port),
+        "private": m.external_private,
+        "error": m.error,
+    })
 }
 
 pub fn addnode(ctx: &NodeContext, args: &Args) -> Result<Value, RpcError> {

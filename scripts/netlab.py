@@ -1,0 +1,392 @@
+#!/usr/bin/env python3
+"""NAT traversal lab: real coinrsd processes in Linux network namespaces (needs root).
+
+Topology, private addresses only, made and removed by this script (docs/nat.md):
+
+    P 10.77.1.2 (+ .3) ── wan (router, no route into the LANs) ── RA 10.77.2.2 ── A 192.168.1.2
+                                                              └── RB 10.77.3.2 ── B 192.168.2.2
+
+RA and RB are home routers: MASQUERADE from their LAN, unsolicited packets from the WAN
+dropped (iptables-legacy, as miniupnpd needs). Nothing is connected to the machine's own
+network namespace, so no traffic leaves the lab.
+
+Scenarios:
+  holepunch  A and B know only P: AutoNAT finds P public and A, B private; A and B reserve
+             relay slots on P, find each other through P's DHT, connect through the relay,
+             and DCUtR makes the connection direct; blocks mined on A reach B and back.
+  portmap    miniupnpd (UPnP IGD, NAT-PMP, PCP) on RA, stund on P: A maps its port by each
+             protocol in turn, and a node on P dials A at the mapped address; with mapping
+             off, the same dial fails.
+
+Usage: scripts/netlab.py [--runs N] [--scenario holepunch|portmap|all] [--keep-logs DIR]
+Exit status 0 when every check passed (with --runs N, when every run had at least one direct
+upgrade; the success rate is printed).
+"""
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+COINRSD = ROOT / "target" / "debug" / "coinrsd"
+P2P_PORT = 19444
+RPC_PORT = 19443
+ADDR_A = "crt1prwzv24nmzfjypx2a8m264ws9vht3uxp5vpypnluuzl67n4waq78s3uzcem"
+
+RPC_HELPER = r"""
+import base64, json, sys, urllib.request
+port, method, params = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
+req = urllib.request.Request(
+    f"http://127.0.0.1:{port}/",
+    data=json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}).encode(),
+    headers={"Content-Type": "application/json",
+             "Authorization": "Basic " + base64.b64encode(b"lab:lab").decode()})
+try:
+    with urllib.request.urlopen(req, timeout=20) as r:
+        body = r.read()
+except urllib.error.HTTPError as e:
+    body = e.read()
+print(body.decode())
+"""
+
+TCP_PROBE = r"""
+import socket, sys
+s = socket.socket()
+s.settimeout(float(sys.argv[3]))
+try:
+    s.connect((sys.argv[1], int(sys.argv[2])))
+    print("open")
+except OSError as e:
+    print("closed", e)
+"""
+
+
+class LabError(Exception):
+    pass
+
+
+def log(msg):
+    print(f"[netlab {time.strftime('%H:%M:%S')}] {msg}", flush=True)
+
+
+def run(*args, check=True, capture=False):
+    r = subprocess.run(list(args), capture_output=True, text=True)
+    if check and r.returncode != 0:
+        raise LabError(f"{' '.join(args)}: {r.stderr.strip() or r.stdout.strip()}")
+    return r.stdout if capture else r
+
+
+class Node:
+    def __init__(self, lab, name, ns, ip, extra):
+        self.lab, self.name, self.ns, self.ip = lab, name, ns, ip
+        self.datadir = lab.tmp / name
+        self.datadir.mkdir()
+        self.logfile = lab.tmp / f"{name}.log"
+        args = [
+            "ip", "netns", "exec", ns, str(COINRSD), "--chain", "regtest",
+            "--datadir", str(self.datadir), f"--bind=0.0.0.0:{P2P_PORT}",
+            f"--rpcbind=127.0.0.1:{RPC_PORT}", "--rpcuser=lab", "--rpcpassword=lab",
+            "--mdns=false", *extra,
+        ]
+        env = dict(os.environ, RUST_LOG=os.environ.get("NETLAB_LOG", "info"))
+        self.out = open(self.logfile, "w")
+        self.proc = subprocess.Popen(args, stdout=self.out, stderr=subprocess.STDOUT, env=env)
+        lab.procs.append(self.proc)
+        self.peer_id = None
+
+    def rpc(self, method, *params):
+        out = run("ip", "netns", "exec", self.ns, sys.executable, "-c", RPC_HELPER,
+                  str(RPC_PORT), method, json.dumps(list(params)), check=False, capture=True)
+        try:
+            answer = json.loads(out)
+        except json.JSONDecodeError:
+            raise LabError(f"{self.name}: {method}: no JSON answer ({out.strip()[:200]!r})")
+        if answer.get("error"):
+            raise LabError(f"{self.name}: {method}: {answer['error']}")
+        return answer["result"]
+
+    def try_rpc(self, method, *params):
+        try:
+            return self.rpc(method, *params)
+        except LabError:
+            return None
+
+    def wait_ready(self):
+        wait(lambda: self.proc.poll() is None and self.try_rpc("getnetworkinfo"), 60,
+             f"{self.name} answers RPC")
+        self.peer_id = self.rpc("getnetworkinfo")["peerid"]
+
+    def netinfo(self):
+        return self.try_rpc("getnetworkinfo") or {}
+
+    def peer(self, peer_id):
+        for p in self.try_rpc("getpeerinfo") or []:
+            if p["peerid"] == peer_id:
+                return p
+        return None
+
+    def height(self):
+        return self.try_rpc("getblockcount") or 0
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.out.close()
+
+    def tail(self, n=40):
+        try:
+            return "\n".join(self.logfile.read_text(errors="replace").splitlines()[-n:])
+        except OSError:
+            return ""
+
+
+def wait(cond, timeout, what):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        value = cond()
+        if value:
+            return value
+        time.sleep(0.5)
+    raise LabError(f"timed out after {timeout} s waiting for: {what}")
+
+
+class Lab:
+    """The namespaces, links, routers and processes of one run; `close` removes them all."""
+
+    def __init__(self, tag):
+        self.tag = tag
+        self.namespaces = []
+        self.procs = []
+        self.nodes = []
+        self.tmp = Path(tempfile.mkdtemp(prefix="coinrs-netlab-"))
+
+    def ns(self, name):
+        full = f"{self.tag}-{name}"
+        run("ip", "netns", "add", full)
+        self.namespaces.append(full)
+        self.sh(full, "ip link set lo up")
+        return full
+
+    def sh(self, ns, command):
+        return run("ip", "netns", "exec", ns, "sh", "-c", command)
+
+    def link(self, ns1, if1, addr1, ns2, if2, addr2):
+        run("ip", "-n", ns1, "link", "add", if1, "type", "veth", "peer", "name", if2,
+            "netns", ns2)
+        for ns, ifname, addrs in ((ns1, if1, addr1), (ns2, if2, addr2)):
+            for a in addrs.split(","):
+                run("ip", "-n", ns, "addr", "add", a, "dev", ifname)
+            run("ip", "-n", ns, "link", "set", ifname, "up")
+
+    def forward(self, ns):
+        self.sh(ns, "echo 1 > /proc/sys/net/ipv4/ip_forward")
+
+    def ipt(self, ns, rule):
+        self.sh(ns, f"iptables-legacy {rule}")
+
+    def build(self):
+        wan, p, ra, rb, a, b = (self.ns(n) for n in ("wan", "p", "ra", "rb", "a", "b"))
+        self.names = dict(wan=wan, p=p, ra=ra, rb=rb, a=a, b=b)
+        self.link(wan, "p0", "10.77.1.1/24", p, "eth0", "10.77.1.2/24,10.77.1.3/24")
+        self.link(wan, "ra0", "10.77.2.1/24", ra, "wan0", "10.77.2.2/24")
+        self.link(wan, "rb0", "10.77.3.1/24", rb, "wan0", "10.77.3.2/24")
+        self.link(ra, "lan0", "192.168.1.1/24", a, "eth0", "192.168.1.2/24")
+        self.link(rb, "lan0", "192.168.2.1/24", b, "eth0", "192.168.2.2/24")
+        self.forward(wan)
+        run("ip", "-n", p, "route", "add", "default", "via", "10.77.1.1")
+        for r, gw in ((ra, "10.77.2.1"), (rb, "10.77.3.1")):
+            run("ip", "-n", r, "route", "add", "default", "via", gw)
+            self.forward(r)
+            self.home_router(r)
+        run("ip", "-n", a, "route", "add", "default", "via", "192.168.1.1")
+        run("ip", "-n", b, "route", "add", "default", "via", "192.168.2.1")
+
+    def home_router(self, r):
+        """MASQUERADE out, established back in, anything unsolicited from the WAN dropped;
+        the MINIUPNPD chains miniupnpd fills (empty while it does not run)."""
+        for table, chain, hook, match in (
+            ("nat", "MINIUPNPD", "PREROUTING", "-i wan0"),
+            ("mangle", "MINIUPNPD", "PREROUTING", "-i wan0"),
+            ("filter", "MINIUPNPD", "FORWARD", "-i wan0 ! -o wan0"),
+            ("nat", "MINIUPNPD-POSTROUTING", "POSTROUTING", "-o wan0"),
+        ):
+            self.ipt(r, f"-t {table} -N {chain}")
+            self.ipt(r, f"-t {table} -A {hook} {match} -j {chain}")
+        self.ipt(r, "-t nat -A POSTROUTING -o wan0 -j MASQUERADE")
+        self.ipt(r, "-P FORWARD DROP")
+        self.ipt(r, "-A FORWARD -i lan0 -o wan0 -j ACCEPT")
+        self.ipt(r, "-A FORWARD -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT")
+        self.ipt(r, "-A INPUT -i wan0 -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT")
+        self.ipt(r, "-A INPUT -i wan0 -j DROP")
+
+    def node(self, name, ns_key, ip, *extra):
+        n = Node(self, name, self.names[ns_key], ip, list(extra))
+        self.nodes.append(n)
+        return n
+
+    def daemon(self, ns_key, name, *args):
+        out = open(self.tmp / f"{name}.log", "w")
+        proc = subprocess.Popen(["ip", "netns", "exec", self.names[ns_key], *args],
+                                stdout=out, stderr=subprocess.STDOUT)
+        self.procs.append(proc)
+        return proc
+
+    def tcp_open(self, ns_key, host, port, timeout=5):
+        out = run("ip", "netns", "exec", self.names[ns_key], sys.executable, "-c", TCP_PROBE,
+                  host, str(port), str(timeout), check=False, capture=True)
+        return out.startswith("open")
+
+    def dump_logs(self):
+        for n in self.nodes:
+            print(f"----- last lines of {n.name}'s log -----\n{n.tail()}", flush=True)
+        for f in sorted(self.tmp.glob("*.log")):
+            if f.stem not in {n.name for n in self.nodes}:
+                text = f.read_text(errors="replace").splitlines()[-15:]
+                print(f"----- last lines of {f.name} -----\n" + "\n".join(text), flush=True)
+
+    def close(self, keep_logs=None):
+        for n in self.nodes:
+            n.stop()
+        for proc in self.procs:
+            if proc.poll() is None:
+                proc.terminate()
+                try:
+                    proc.wait(10)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+        for ns in reversed(self.namespaces):
+            run("ip", "netns", "del", ns, check=False)
+        if keep_logs:
+            dest = Path(keep_logs) / self.tag
+            dest.mkdir(parents=True, exist_ok=True)
+            for f in self.tmp.glob("*.log"):
+                shutil.copy(f, dest / f.name)
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def scenario_holepunch(lab):
+    """Returns True when the A–B connection became direct by hole punching."""
+    lab.build()
+    common = ["--dht=true", "--private-network=true", "--upnp=false", "--natpmp=false"]
+    p = lab.node("p", "p", "10.77.1.2", *common)
+    p.wait_ready()
+    seed = f"10.77.1.2:{P2P_PORT}"
+    a = lab.node("a", "a", "192.168.1.2", *common, f"--addnode={seed}")
+    b = lab.node("b", "b", "192.168.2.2", *common, f"--addnode={seed}")
+    a.wait_ready()
+    b.wait_ready()
+
+    info = wait(lambda: (lambda i: i if i.get("reachability") == "public"
+                         and i.get("relayservice") else None)(p.netinfo()),
+                90, "P found public by AutoNAT, serving as a relay")
+    log(f"P: reachability public, external {info['externaladdresses']}, relay service on")
+    for n in (a, b):
+        wait(lambda n=n: n.netinfo().get("reachability") == "private", 90,
+             f"{n.name} found private by AutoNAT")
+        info = wait(lambda n=n: (lambda i: i if any(r["reserved"] for r in i.get("relays", []))
+                                 else None)(n.netinfo()),
+                    60, f"{n.name} holds a relay reservation on P")
+        relayed = [x for x in info["localaddresses"] if "/p2p-circuit" in x]
+        if not relayed:
+            raise LabError(f"{n.name} does not advertise a relayed address: {info}")
+        log(f"{n.name}: private, reserved on P, advertises {relayed[0]}")
+
+    wait(lambda: a.peer(b.peer_id) and b.peer(a.peer_id), 90,
+         "A and B connected to each other (found through P)")
+    first = a.peer(b.peer_id)
+    log(f"A–B connected: {first['connection']} at {first['addr']}")
+
+    def direct():
+        pa, pb = a.peer(b.peer_id), b.peer(a.peer_id)
+        return pa and pb and pa["connection"] == "direct" and pb["connection"] == "direct"
+
+    upgraded = False
+    try:
+        wait(direct, 45, "the A–B connection to become direct (DCUtR)")
+        upgrades = sum(n.netinfo()["holepunching"]["direct_upgrades"] for n in (a, b))
+        upgraded = upgrades >= 1
+        log(f"A–B direct: {a.peer(b.peer_id)['addr']} (hole punching upgrades: {upgrades})")
+    except LabError as e:
+        log(f"no direct upgrade: {e}; holepunching A {a.netinfo().get('holepunching')}, "
+            f"B {b.netinfo().get('holepunching')}")
+
+    a.rpc("generatetoaddress", 3, ADDR_A)
+    for n in (b, p):
+        wait(lambda n=n: n.height() >= 3, 60, f"{n.name} syncs the 3 blocks mined on A")
+    b.rpc("generatetoaddress", 2, ADDR_A)
+    for n in (a, p):
+        wait(lambda n=n: n.height() >= 5, 60, f"{n.name} gets the 2 blocks mined on B")
+    tips = {n.name: n.rpc("getbestblockhash") for n in (p, a, b)}
+    if len(set(tips.values())) != 1:
+        raise LabError(f"tips differ: {tips}")
+    log("blocks mined on A reached B and blocks mined on B reached A (height 5, one tip)")
+    return upgraded
+
+
+SCENARIOS = {"holepunch": scenario_holepunch}
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--runs", type=int, default=1, help="hole punching runs (success rate)")
+    ap.add_argument("--scenario", default="all", choices=["all", *SCENARIOS])
+    ap.add_argument("--keep-logs", help="copy every run's logs into this folder")
+    args = ap.parse_args()
+    if os.geteuid() != 0:
+        sys.exit("netlab.py needs root (network namespaces, iptables)")
+    if not COINRSD.exists():
+        sys.exit(f"{COINRSD} is missing: cargo build --bins first")
+    for tool in ("ip", "iptables-legacy"):
+        if not shutil.which(tool):
+            sys.exit(f"{tool} is missing (scripts/test.sh installs iproute2 and iptables)")
+
+    def on_signal(signum, _frame):
+        raise SystemExit(f"stopped by signal {signum}")
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+
+    plan = []
+    names = list(SCENARIOS) if args.scenario == "all" else [args.scenario]
+    for name in names:
+        plan += [name] * (args.runs if name == "holepunch" else 1)
+    failures, punched, punch_runs = [], 0, 0
+    for i, name in enumerate(plan):
+        lab = Lab(f"nl{os.getpid() % 100000}r{i}")
+        log(f"run {i + 1}/{len(plan)}: {name} (namespaces {lab.tag}-*)")
+        try:
+            result = SCENARIOS[name](lab)
+            if name == "holepunch":
+                punch_runs += 1
+                punched += bool(result)
+                if not result:
+                    failures.append(f"run {i + 1}: no direct upgrade")
+        except LabError as e:
+            log(f"FAILED: {e}")
+            lab.dump_logs()
+            failures.append(f"run {i + 1} ({name}): {e}")
+        finally:
+            lab.close(args.keep_logs)
+    if punch_runs:
+        log(f"hole punching: {punched}/{punch_runs} runs upgraded A–B to a direct connection")
+    if failures:
+        log("FAILED: " + "; ".join(failures))
+        sys.exit(1)
+    log("all checks passed")
+
+
+if __name__ == "__main__":
+    main()

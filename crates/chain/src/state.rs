@@ -180,6 +180,9 @@ pub struct Chain {
     cache_bytes: usize,
     /// Changes of the unspent outputs after `utxo_best`.
     utxo: UtxoCache,
+    /// Transaction-index entries of the blocks connected after `utxo_best`, written with the
+    /// cache (a crash loses nothing: the roll-forward at open puts them back).
+    txindex_cache: HashMap<Txid, [u8; 36]>,
     /// The block of the active chain the stored `utxo` table reflects.
     utxo_best: BlockHash,
     /// The block `accept_one` just stored, with its txids, while it activates the best chain.
@@ -259,6 +262,7 @@ impl Chain {
             dirty_bytes: 0,
             cache_bytes: options.cache_bytes,
             utxo: UtxoCache::new(options.cache_bytes / 2),
+            txindex_cache: HashMap::new(),
             utxo_best: genesis,
             just_stored: None,
             events: Vec::new(),
@@ -478,7 +482,7 @@ impl Chain {
                 .iter()
                 .map(|t| t.inputs.len() + t.outputs.len())
                 .sum();
-            if self.utxo.needs_flush_for(additional) {
+            if self.cache_needs_flush_for(additional, block.transactions.len()) {
                 self.flush_utxo(self.active[height as usize - 1])?;
             }
             for (i, tx) in block.transactions.iter().enumerate() {
@@ -488,6 +492,8 @@ impl Chain {
                     }
                 }
                 let txid = tx.txid();
+                self.txindex_cache
+                    .insert(txid, tx_location_value(&hash, i as u32));
                 for (vout, output) in tx.outputs.iter().enumerate() {
                     self.utxo.add(
                         OutPoint {
@@ -734,18 +740,31 @@ impl Chain {
 
     /// The active block holding a transaction and its position there.
     pub fn tx_location(&self, txid: &Txid) -> Result<Option<(BlockHash, u32)>> {
-        let p = self.store.state_path.clone();
-        let r = self.store.state.begin_read().at(&p)?;
-        let t = r.open_table(TXINDEX).at(&p)?;
-        Ok(t.get(txid.0).at(&p)?.map(|v| {
-            let v = v.value();
+        let decode = |v: &[u8; 36]| {
             let mut hash = [0u8; 32];
             hash.copy_from_slice(&v[..32]);
             (
                 BlockHash(hash),
                 u32::from_le_bytes([v[32], v[33], v[34], v[35]]),
             )
-        }))
+        };
+        if let Some(v) = self.txindex_cache.get(txid) {
+            return Ok(Some(decode(v)));
+        }
+        let p = self.store.state_path.clone();
+        let r = self.store.state.begin_read().at(&p)?;
+        let t = r.open_table(TXINDEX).at(&p)?;
+        Ok(t.get(txid.0).at(&p)?.map(|v| decode(&v.value())))
+    }
+
+    /// True when a block of `outputs_and_inputs` coin changes and `txs` transactions would take
+    /// the caches past their budgets: the unspent outputs (half of `--dbcache`) or the
+    /// transaction-index entries (an eighth).
+    fn cache_needs_flush_for(&self, outputs_and_inputs: usize, txs: usize) -> bool {
+        self.utxo.needs_flush_for(outputs_and_inputs)
+            || (!self.txindex_cache.is_empty()
+                && (self.txindex_cache.len() + txs).saturating_mul(TXINDEX_ENTRY_BYTES)
+                    > self.cache_bytes / 8)
     }
 
     /// Bytes of the two store files.
@@ -995,7 +1014,7 @@ impl Chain {
     /// redb with `best` as the utxo best block in one write transaction, makes everything
     /// durable and empties the cache.
     fn flush_utxo(&mut self, best: BlockHash) -> Result<()> {
-        if best == self.utxo_best && self.utxo.is_empty() {
+        if best == self.utxo_best && self.utxo.is_empty() && self.txindex_cache.is_empty() {
             return self.sync();
         }
         let p = self.store.state_path.clone();
@@ -1013,13 +1032,21 @@ impl Chain {
                     }
                 }
             }
+            let mut txs: Vec<_> = self.txindex_cache.iter().collect();
+            txs.sort_unstable_by_key(|(txid, _)| txid.0);
+            let mut txindex = w.open_table(TXINDEX).at(&p)?;
+            for (txid, location) in txs {
+                txindex.insert(txid.0, location).at(&p)?;
+            }
             let mut meta = w.open_table(META).at(&p)?;
             meta.insert(KEY_UTXO_BEST, best.0.as_slice()).at(&p)?;
         }
         w.commit().at(&p)?;
         self.utxo_best = best;
         self.utxo.clear();
-        tracing::debug!(entries = changes.len(), best = %best, "unspent-output cache written");
+        let txs = self.txindex_cache.len();
+        self.txindex_cache = HashMap::new();
+        tracing::debug!(entries = changes.len(), txs, best = %best, "unspent-output cache written");
         self.sync()
     }
 
@@ -1123,7 +1150,7 @@ impl Chain {
             .iter()
             .map(|t| t.inputs.len() + t.outputs.len())
             .sum();
-        if self.utxo.needs_flush_for(additional) {
+        if self.cache_needs_flush_for(additional, txids.len()) {
             self.flush_utxo(self.tip())?;
         }
         let w = self.begin_state_write()?;
@@ -1160,13 +1187,6 @@ impl Chain {
                 let undo = encode_undo(&effects.spent);
                 let mut undo_t = w.open_table(UNDO).at(&p)?;
                 undo_t.insert(hash.0, undo.as_slice()).at(&p)?;
-                let mut txindex = w.open_table(TXINDEX).at(&p)?;
-                for (pos, txid) in txids.iter().enumerate() {
-                    let mut v = [0u8; 36];
-                    v[..32].copy_from_slice(&hash.0);
-                    v[32..].copy_from_slice(&(pos as u32).to_le_bytes());
-                    txindex.insert(txid.0, v).at(&p)?;
-                }
                 let mut active = w.open_table(ACTIVE).at(&p)?;
                 active.insert(block.header.height, hash.0).at(&p)?;
                 let mut entry = self.index[hash].clone();
@@ -1196,6 +1216,12 @@ impl Chain {
             self.utxo.revert(undo);
             return Err(e);
         }
+        // The transaction index follows the cache: written at its flush.
+        self.txindex_cache.reserve(txids.len());
+        for (pos, txid) in txids.iter().enumerate() {
+            self.txindex_cache
+                .insert(*txid, tx_location_value(hash, pos as u32));
+        }
         if let Some(e) = self.index.get_mut(hash) {
             e.validity = Validity::Valid;
             e.validated_once = true;
@@ -1214,7 +1240,7 @@ impl Chain {
         if height == 0 {
             return Err(ChainError::Genesis);
         }
-        if self.utxo_best != hash || !self.utxo.is_empty() {
+        if self.utxo_best != hash || !self.utxo.is_empty() || !self.txindex_cache.is_empty() {
             self.flush_utxo(hash)?;
         }
         let block = self.read_stored_block(&hash)?;
@@ -1526,6 +1552,18 @@ impl Chain {
 }
 
 /// An entry with its failure mark cleared.
+/// Bytes one cached transaction-index entry takes (key, value, hashbrown's slot overhead and
+/// free slots).
+const TXINDEX_ENTRY_BYTES: usize = 128;
+
+/// A transaction's location as the index stores it: block hash, then position (u32 LE).
+fn tx_location_value(block: &BlockHash, pos: u32) -> [u8; 36] {
+    let mut v = [0u8; 36];
+    v[..32].copy_from_slice(&block.0);
+    v[32..].copy_from_slice(&pos.to_le_bytes());
+    v
+}
+
 fn cleared(e: &IndexEntry) -> IndexEntry {
     let mut e = e.clone();
     e.validity = if e.validated_once {

@@ -282,6 +282,31 @@ mod tests {
     }
 
     #[test]
+    fn spends_every_coin_when_only_all_of_them_pay_exactly() {
+        // 3 inputs and 1 output are 360 bytes: 10_000 + 20_000 + 30_360 pay 60_000 exactly.
+        let rate = FeeRate(1000);
+        let s = select_coins(&coins(&[20_000, 30_360, 10_000]), 60_000, 1, rate).unwrap();
+        assert_eq!(s.algorithm, Algorithm::BranchAndBound);
+        assert_eq!(values(&s), vec![10_000, 20_000, 30_360]);
+        assert_eq!((s.change, s.fee), (None, 360));
+        // One unit more and nothing pays it.
+        assert!(matches!(
+            select_coins(&coins(&[20_000, 30_360, 10_000]), 60_001, 1, rate),
+            Err(WalletError::InsufficientFunds { .. })
+        ));
+    }
+
+    #[test]
+    fn at_a_zero_fee_rate_an_exact_sum_pays_no_fee() {
+        // 7_000 alone is short, 7_000 + 3_000 leaves 2_000 (more than a change is worth):
+        // 5_000 + 3_000 is exact.
+        let s = select_coins(&coins(&[7_000, 5_000, 3_000]), 8_000, 1, FeeRate(0)).unwrap();
+        assert_eq!(s.algorithm, Algorithm::BranchAndBound);
+        assert_eq!(values(&s), vec![3_000, 5_000]);
+        assert_eq!((s.change, s.fee), (None, 0));
+    }
+
+    #[test]
     fn an_excess_below_the_change_threshold_counts_as_a_match() {
         let rate = FeeRate(1000);
         // 60_500 pays 60_000 + 160 fee with 340 over: less than a change output is worth.

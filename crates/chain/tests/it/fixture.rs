@@ -131,6 +131,18 @@ impl Node {
         coinrs_core::sig::signed_spend(&self.key, inputs, outputs, 0)
     }
 
+    /// A signed spend of an outpoint that never existed (txid `[tag; 32]`), paying 1 unit to
+    /// `pubkey`: `bad-txns-inputs-missingorspent` in any block.
+    pub fn spend_missing(&self, tag: u8, pubkey: [u8; 32]) -> Transaction {
+        self.spend(
+            &[OutPoint {
+                txid: coinrs_core::Txid([tag; 32]),
+                vout: 0,
+            }],
+            vec![TxOut { value: 1, pubkey }],
+        )
+    }
+
     /// The stored unspent outputs equal a replay of the active chain.
     pub fn assert_consistent(&self) {
         assert_eq!(

@@ -212,16 +212,7 @@ fn an_invalid_block_in_a_heavier_branch_sends_the_node_back_to_the_best_valid_ch
     let a = node.extend(genesis, 3, 0);
     // Branch B: B1 B2 valid, B3 spends a coin that does not exist, B4 B5 on top.
     let b = node.extend(genesis, 2, 4);
-    let bad_tx = node.spend(
-        &[OutPoint {
-            txid: coinrs_core::Txid([3; 32]),
-            vout: 0,
-        }],
-        vec![TxOut {
-            value: 1,
-            pubkey: [1; 32],
-        }],
-    );
+    let bad_tx = node.spend_missing(3, [1; 32]);
     let b3 = node.child(b[1], vec![bad_tx], 0, 4);
     // B3 alone does not outweigh A (equal work, A first): stored, not validated yet.
     assert_eq!(node.submit(&b3).unwrap(), BlockOutcome::SideBranch);
@@ -433,16 +424,7 @@ fn signatures_checked_alongside_the_writes_still_reject_with_the_sequential_reas
         }],
     );
     bad_sig.inputs[0].signature[5] ^= 1;
-    let missing = node.spend(
-        &[OutPoint {
-            txid: coinrs_core::Txid([4; 32]),
-            vout: 0,
-        }],
-        vec![TxOut {
-            value: 1,
-            pubkey: [3; 32],
-        }],
-    );
+    let missing = node.spend_missing(4, [3; 32]);
     let good = node.spend(
         &[op2],
         vec![TxOut {
@@ -504,16 +486,7 @@ fn signatures_checked_while_later_transactions_are_checked_keep_the_sequential_r
             )
         })
         .collect();
-    let missing = node.spend(
-        &[OutPoint {
-            txid: coinrs_core::Txid([4; 32]),
-            vout: 0,
-        }],
-        vec![TxOut {
-            value: 1,
-            pubkey: [3; 32],
-        }],
-    );
+    let missing = node.spend_missing(4, [3; 32]);
     let with_bad_sig = |at: usize| {
         let mut txs = spends.clone();
         txs[at].inputs[0].signature[9] ^= 1;

@@ -67,6 +67,12 @@ pub enum ChainError {
     /// A block hash that the index does not hold.
     #[error("block {0} not found")]
     UnknownBlock(String),
+    /// Content by CID needs the index of inner merkle nodes, which this chain state does not
+    /// keep.
+    #[error(
+        "the chain state keeps no index of inner merkle nodes, so it cannot tell whether it holds this content; restart with --merkleindex (the index is built at start, with a progress line)"
+    )]
+    NoMerkleIndex,
     /// The operation would touch the genesis block.
     #[error("the genesis block cannot be invalidated")]
     Genesis,

@@ -14,6 +14,7 @@
 //! It is synchronous; the node holds it behind a mutex. Signature checks of a block run on
 //! all cores through rayon ([`verify::ParallelVerifier`]).
 
+pub mod content;
 pub mod error;
 pub mod index;
 pub mod orphans;
@@ -22,6 +23,7 @@ pub mod store;
 mod utxo;
 pub mod verify;
 
+pub use content::ContentKind;
 pub use error::ChainError;
 pub use state::{
     BlockOutcome, Chain, ChainEvent, ChainOptions, ChainTip, TipStatus, UtxoSnapshot, UtxoStats,

@@ -56,6 +56,9 @@ pub struct ChainOptions {
     pub max_orphans: usize,
     /// Most bytes of orphan blocks held.
     pub max_orphan_bytes: usize,
+    /// Keep the index of inner merkle nodes, so that [`Chain::content`] answers for them
+    /// (built at open if missing; see [`crate::content`]). Off by default.
+    pub merkle_index: bool,
 }
 
 impl Default for ChainOptions {
@@ -65,6 +68,7 @@ impl Default for ChainOptions {
             reindex: false,
             max_orphans: DEFAULT_MAX_ORPHANS,
             max_orphan_bytes: DEFAULT_MAX_ORPHAN_BYTES,
+            merkle_index: false,
         }
     }
 }
@@ -188,6 +192,8 @@ pub struct Chain {
     /// The block `accept_one` just stored, with its txids, while it activates the best chain.
     just_stored: Option<(BlockHash, Block, Vec<Txid>)>,
     events: Vec<ChainEvent>,
+    /// Connections keep the index of inner merkle nodes ([`crate::content`]).
+    pub(crate) merkle_index: bool,
 }
 
 /// A consistent read-only view of the unspent outputs of the active chain as they are while
@@ -266,6 +272,7 @@ impl Chain {
             utxo_best: genesis,
             just_stored: None,
             events: Vec::new(),
+            merkle_index: options.merkle_index,
         };
         if created {
             chain.init_genesis()?;
@@ -279,6 +286,7 @@ impl Chain {
             // the best one: finish the job.
             chain.activate_best_chain()?;
         }
+        chain.prepare_merkle_index(created)?;
         // Nothing follows the chain before it is open.
         chain.events.clear();
         Ok(chain)
@@ -290,6 +298,18 @@ impl Chain {
             detail: detail.into(),
             hint: "",
         }
+    }
+
+    pub(crate) fn state_path(&self) -> &Path {
+        &self.store.state_path
+    }
+
+    pub(crate) fn state_db(&self) -> &redb::Database {
+        &self.store.state
+    }
+
+    pub(crate) fn state_write(&self) -> Result<WriteTransaction> {
+        self.begin_state_write()
     }
 
     fn begin_state_write(&self) -> Result<WriteTransaction> {
@@ -1187,6 +1207,9 @@ impl Chain {
                 let undo = encode_undo(&effects.spent);
                 let mut undo_t = w.open_table(UNDO).at(&p)?;
                 undo_t.insert(hash.0, undo.as_slice()).at(&p)?;
+                if self.merkle_index {
+                    crate::content::index_block(&w, &p, hash, &txids)?;
+                }
                 let mut active = w.open_table(ACTIVE).at(&p)?;
                 active.insert(block.header.height, hash.0).at(&p)?;
                 let mut entry = self.index[hash].clone();
@@ -1263,6 +1286,10 @@ impl Chain {
                     utxo.remove(outpoint_key(&OutPoint { txid, vout })).at(&p)?;
                 }
                 txindex.remove(txid.0).at(&p)?;
+            }
+            if self.merkle_index {
+                let txids: Vec<Txid> = block.transactions.iter().map(|t| t.txid()).collect();
+                crate::content::unindex_block(&w, &p, &txids)?;
             }
             for (op, coin) in &undo {
                 utxo.insert(outpoint_key(op), encode_coin(coin)).at(&p)?;

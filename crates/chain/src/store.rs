@@ -6,7 +6,8 @@
 //!   undo data of connected blocks, the transaction index, the tip, and the "utxo best block":
 //!   the block of the active chain the `utxo` table reflects (an ancestor of the tip, or the
 //!   tip itself; the changes after it are in the in-memory cache of [`crate::utxo`] and are
-//!   rolled forward from the stored blocks at open after a crash).
+//!   rolled forward from the stored blocks at open after a crash); optionally the index of
+//!   inner merkle nodes ([`crate::content`]).
 //!
 //! Both carry a schema version and the chain's parameter digest, checked at open, so a store
 //! of another chain or of a newer coinrs is refused instead of used. Writes are committed
@@ -36,10 +37,15 @@ pub(crate) const ACTIVE: TableDefinition<u64, [u8; 32]> = TableDefinition::new("
 pub(crate) const UTXO: TableDefinition<[u8; 36], [u8; 49]> = TableDefinition::new("utxo");
 pub(crate) const UNDO: TableDefinition<[u8; 32], &[u8]> = TableDefinition::new("undo");
 pub(crate) const TXINDEX: TableDefinition<[u8; 32], [u8; 36]> = TableDefinition::new("txindex");
+/// Inner merkle node hash → block hash (32) | level (4, LE) | position (4, LE), for the blocks
+/// of the active chain, kept only with `ChainOptions::merkle_index` (see [`crate::content`]).
+pub(crate) const MERKLE: TableDefinition<[u8; 32], [u8; 40]> = TableDefinition::new("merkle_nodes");
 
 pub(crate) const KEY_SCHEMA: &str = "schema";
 pub(crate) const KEY_DIGEST: &str = "digest";
 pub(crate) const KEY_TIP: &str = "tip";
+/// Present (one byte, 1) while the `merkle_nodes` table covers every block of the active chain.
+pub(crate) const KEY_MERKLE_INDEX: &str = "merkle_index";
 /// The block the `utxo` table reflects (schema 2).
 pub(crate) const KEY_UTXO_BEST: &str = "utxo_best";
 

@@ -20,6 +20,67 @@ pub fn merkle_root(leaves: &[Hash]) -> Hash {
     level[0]
 }
 
+/// Every level of the tree over `leaves`, from the leaves (level 0) up to the root (the last
+/// level, one hash). Empty for no leaves.
+pub fn merkle_levels(leaves: &[Hash]) -> Vec<Vec<Hash>> {
+    if leaves.is_empty() {
+        return Vec::new();
+    }
+    let mut levels = vec![leaves.to_vec()];
+    while levels[levels.len() - 1].len() > 1 {
+        let next = next_level(&levels[levels.len() - 1]);
+        levels.push(next);
+    }
+    levels
+}
+
+/// One inner node of a merkle tree: `hash = SHA256(left || right)`, at `level` (1 = just
+/// above the leaves) and `position` (from the left) in that level.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct InnerNode {
+    /// The node's hash, its id.
+    pub hash: Hash,
+    /// The left operand.
+    pub left: Hash,
+    /// The right operand.
+    pub right: Hash,
+    /// Level above the leaves (1 or more).
+    pub level: u32,
+    /// Position in its level.
+    pub position: u32,
+}
+
+impl InnerNode {
+    /// The content behind the node's CID: `left || right`.
+    pub fn content(&self) -> [u8; 64] {
+        let mut out = [0u8; 64];
+        out[..32].copy_from_slice(&self.left);
+        out[32..].copy_from_slice(&self.right);
+        out
+    }
+}
+
+/// The inner nodes of the tree over `leaves` (the hashes computed from a pair; an unpaired
+/// hash that moves up unchanged is not a new node), level by level from the leaves up, left
+/// to right in each level. A single leaf has none.
+pub fn inner_nodes(leaves: &[Hash]) -> Vec<InnerNode> {
+    let levels = merkle_levels(leaves);
+    let mut out = Vec::new();
+    for l in 1..levels.len() {
+        let below = &levels[l - 1];
+        for (i, pair) in below.chunks_exact(2).enumerate() {
+            out.push(InnerNode {
+                hash: levels[l][i],
+                left: pair[0],
+                right: pair[1],
+                level: l as u32,
+                position: i as u32,
+            });
+        }
+    }
+    out
+}
+
 fn next_level(level: &[Hash]) -> Vec<Hash> {
     level
         .chunks(2)
@@ -120,6 +181,28 @@ mod tests {
         let l = leaves(3);
         let expected = sha256_pair(&sha256_pair(&l[0], &l[1]), &l[2]);
         assert_eq!(merkle_root(&l), expected);
+    }
+
+    #[test]
+    fn inner_nodes_are_the_computed_pairs() {
+        let l = leaves(5);
+        let nodes = inner_nodes(&l);
+        // Level 1: (0,1), (2,3); level 2: (01,23); level 3: (0123, 4). Leaf 4 moves up alone
+        // twice without making a node.
+        assert_eq!(nodes.len(), 4);
+        let n01 = sha256_pair(&l[0], &l[1]);
+        let n23 = sha256_pair(&l[2], &l[3]);
+        let n0123 = sha256_pair(&n01, &n23);
+        assert_eq!(nodes[0].hash, n01);
+        assert_eq!((nodes[1].level, nodes[1].position), (1, 1));
+        assert_eq!(nodes[2].hash, n0123);
+        assert_eq!(nodes[3].hash, merkle_root(&l));
+        assert_eq!((nodes[3].left, nodes[3].right), (n0123, l[4]));
+        for n in &nodes {
+            assert_eq!(sha256(&n.content()), n.hash);
+        }
+        assert!(inner_nodes(&leaves(1)).is_empty());
+        assert!(inner_nodes(&[]).is_empty());
     }
 
     #[test]

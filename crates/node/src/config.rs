@@ -99,6 +99,10 @@ pub struct Options {
     /// Rebuild the chain state from the stored blocks.
     #[arg(long, env = "COINRS_REINDEX", num_args = 0..=1, default_missing_value = "true", default_value = "false")]
     pub reindex: bool,
+    /// Keep the index of inner merkle nodes (node hash → block), so that `getcid` serves
+    /// every CID of the chain (docs/ipfs.md); built at start if missing, with a progress line.
+    #[arg(long, env = "COINRS_MERKLEINDEX", num_args = 0..=1, default_missing_value = "true", default_value = "true")]
+    pub merkleindex: bool,
     /// Memory for the chain state's cache and unflushed changes, in MiB.
     #[arg(long, env = "COINRS_DBCACHE", default_value_t = 450)]
     pub dbcache: usize,

@@ -91,6 +91,7 @@ pub async fn run(options: Options) -> Result<()> {
     let chain_options = ChainOptions {
         cache_bytes: options.dbcache.max(4) * 1024 * 1024,
         reindex: options.reindex,
+        merkle_index: options.merkleindex,
         ..ChainOptions::default()
     };
     let chain = {

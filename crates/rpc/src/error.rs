@@ -126,7 +126,9 @@ impl From<ChainError> for RpcError {
     fn from(e: ChainError) -> Self {
         match e {
             ChainError::UnknownBlock(_) => RpcError::block_not_found(),
-            ChainError::Genesis => RpcError::new(code::MISC_ERROR, e.to_string()),
+            ChainError::Genesis | ChainError::NoMerkleIndex => {
+                RpcError::new(code::MISC_ERROR, e.to_string())
+            }
             ChainError::Rejected(reason) => RpcError::new(code::VERIFY_ERROR, reason.to_string()),
             ChainError::Corrupt { .. }
             | ChainError::ForeignChain { .. }

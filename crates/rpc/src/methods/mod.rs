@@ -3,6 +3,7 @@
 
 mod blockchain;
 mod control;
+mod ipfs;
 pub(crate) mod mempool;
 mod mining;
 mod network;
@@ -253,6 +254,14 @@ pub static METHODS: &[Method] = &[
         [],
         "Clear all banned IPs.",
         network::clearbanned,
+        blocking
+    ),
+    // IPFS
+    method!(
+        "getcid",
+        [req("cid")],
+        "Return the content behind an IPFS CID of the chain (a block header, a transaction of the active chain, an inner merkle node of one of its blocks) as hex, checked against its hash.",
+        ipfs::getcid,
         blocking
     ),
     // raw transactions

@@ -39,6 +39,7 @@ pub mod address;
 pub mod asert;
 pub mod block;
 pub mod build;
+pub mod car;
 pub mod cid;
 pub mod encode;
 pub mod error;

@@ -1,6 +1,8 @@
 //! IPFS through a real coinrsd: the content behind every CID of the chain (headers,
 //! transactions, inner merkle nodes) from the node's store by `getcid`, and CAR files.
 
+mod car;
+
 use coinrs_core::address::encode_address;
 use coinrs_core::cid::to_cid_string;
 use coinrs_core::hash::sha256;

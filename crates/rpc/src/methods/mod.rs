@@ -264,6 +264,20 @@ pub static METHODS: &[Method] = &[
         ipfs::getcid,
         blocking
     ),
+    method!(
+        "exportcar",
+        [req("from_height"), req("to_height"), req("path")],
+        "Write the active chain's blocks from_height..=to_height as a CARv1 file (root: block to_height's header CID; headers, transactions, inner merkle nodes). A relative path is taken from the chain folder. Returns {root, blocks, bytes}.",
+        ipfs::exportcar,
+        blocking
+    ),
+    method!(
+        "importcar",
+        [req("path")],
+        "Load the blocks of a CARv1 file written by exportcar, each fully validated as if it came from a peer. A relative path is taken from the chain folder. Returns {imported, height}.",
+        ipfs::importcar,
+        blocking
+    ),
     // raw transactions
     method!(
         "getrawtransaction",

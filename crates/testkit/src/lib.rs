@@ -92,18 +92,44 @@ impl Node {
 
     /// Starts a node on `chain` with extra options in a fresh temporary datadir, and waits
     /// until its JSON-RPC answers.
+    ///
+    /// The ports come from [`free_port`], which another process may take before coinrsd binds
+    /// them: a node that exits because an address is in use is started again on new ports
+    /// (up to three tries).
     pub fn start(chain: &str, args: &[&str]) -> Result<Self> {
-        let tmp = tempfile::tempdir()?;
-        let datadir = tmp.path().to_path_buf();
-        let mut node = Self::spawn(
-            datadir,
-            Some(tmp),
-            chain,
-            args.iter().map(|s| s.to_string()).collect(),
-            None,
-        )?;
-        node.wait_ready()?;
-        Ok(node)
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            let tmp = tempfile::tempdir()?;
+            let datadir = tmp.path().to_path_buf();
+            let mut node = Self::spawn(
+                datadir,
+                Some(tmp),
+                chain,
+                args.iter().map(|s| s.to_string()).collect(),
+                None,
+            )?;
+            match node.wait_ready() {
+                Ok(()) => return Ok(node),
+                Err(e) if tries < 3 && node.lost_a_port_race() => {
+                    eprintln!("coinrsd could not bind a port ({e}); starting it again");
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// True when the node has exited and its log says an address was in use.
+    fn lost_a_port_race(&mut self) -> bool {
+        let exited = self
+            .child
+            .as_mut()
+            .is_some_and(|c| matches!(c.try_wait(), Ok(Some(_))));
+        exited
+            && std::fs::read_to_string(self.log_path()).is_ok_and(|log| {
+                let log = log.to_lowercase();
+                log.contains("address already in use") || log.contains("addrinuse")
+            })
     }
 
     /// Starts a node on `chain` in an existing datadir (kept when the node is dropped), and

@@ -2,8 +2,8 @@
 # The project's one test command (README.md): formatting, lints, the purity of the core crate,
 # every test (unit, integration with real coinrsd processes, doc), the release-mode tests, and
 # the independent vector script. It installs what it needs itself (python-bitcoinrpc from
-# PyPI); a fresh machine needs only the Rust toolchain, cargo-nextest (optional: falls back
-# to cargo test) and Python 3. The full-disk test mounts a tmpfs and the NAT lab makes network
+# PyPI, @ipld/car from npm); a fresh machine needs only the Rust toolchain, cargo-nextest
+# (optional: falls back to cargo test), Python 3 and Node.js 20 with npm. The full-disk test mounts a tmpfs and the NAT lab makes network
 # namespaces, so they run as root (as CI); the lab installs its Debian packages itself.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,6 +25,14 @@ fi
 step "test tools: python-bitcoinrpc (an independent JSON-RPC client)"
 if ! python3 -c 'import bitcoinrpc' 2>/dev/null; then
     python3 -m pip install --quiet --disable-pip-version-check python-bitcoinrpc
+fi
+
+step "test tools: @ipld/car (an independent CAR reader, npm, for crates/node/tests/ipfs)"
+ipfs_js=crates/node/tests/ipfs/js
+# Installed again only when the lock file changed since the last install.
+if ! cmp -s "$ipfs_js/package-lock.json" "$ipfs_js/node_modules/.coinrs-installed-lock" 2>/dev/null; then
+    (cd "$ipfs_js" && npm ci --no-audit --no-fund --silent \
+        && cp package-lock.json node_modules/.coinrs-installed-lock)
 fi
 
 step "binaries (integration tests run the real coinrsd and coinrs-cli)"

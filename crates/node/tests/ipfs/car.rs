@@ -110,3 +110,53 @@ fn corrupt_truncated_and_foreign_files_are_refused() {
     // Whatever was refused, the node is unharmed (and took the blocks before the damage).
     assert!(b.rpc("getblockcount", json!([])).as_u64().unwrap() <= 112);
 }
+
+/// The independent reader: `@ipld/car` (npm, installed by scripts/test.sh with `npm ci` in
+/// crates/node/tests/ipfs/js) lists the CIDs of an exported file; they are the chain's, in
+/// exportcar's order, with the root of block TO.
+#[test]
+fn an_independent_car_reader_lists_the_chain_s_cids() {
+    let js = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/ipfs/js");
+    assert!(
+        js.join("node_modules/@ipld/car").exists(),
+        "@ipld/car is not installed: run scripts/test.sh, or `npm ci` in {}",
+        js.display()
+    );
+    let (a, tip) = source();
+    a.rpc("exportcar", json!([100, 112, "range.car"]));
+    let out = std::process::Command::new("node")
+        .arg(js.join("list.mjs"))
+        .arg(a.chain_dir().join("range.car"))
+        .current_dir(&js)
+        .output()
+        .expect("run node (Node.js 20)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let listed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+
+    let digest = |s: &str| -> [u8; 32] { hex::decode(s).unwrap().try_into().unwrap() };
+    let mut expected = Vec::new();
+    let mut sizes = Vec::new();
+    for h in 100..=112u64 {
+        let hash = a.rpc("getblockhash", json!([h]));
+        let hash = hash.as_str().unwrap();
+        expected.push(to_cid_string(&digest(hash)));
+        sizes.push(96);
+        let txids = txids_of(&a, hash);
+        for t in &txids {
+            expected.push(to_cid_string(t));
+            let raw = a.rpc("getrawtransaction", json!([hex::encode(t)]));
+            sizes.push(raw.as_str().unwrap().len() / 2);
+        }
+        for n in inner_nodes(&txids) {
+            expected.push(to_cid_string(&n.hash));
+            sizes.push(64);
+        }
+    }
+    assert_eq!(listed["roots"], json!([to_cid_string(&digest(&tip))]));
+    assert_eq!(listed["cids"], json!(expected));
+    assert_eq!(listed["sizes"], json!(sizes));
+}

@@ -242,3 +242,49 @@ fn the_index_is_built_at_start_when_missing_and_refused_without_it() {
         "no progress line in the log"
     );
 }
+
+#[test]
+fn the_merkle_index_agrees_with_the_active_chain_after_a_sigkill() {
+    let mut node = Node::start("regtest", &[]).expect("start coinrsd");
+    node.rpc("generatetoaddress", json!([110, address()]));
+    let first = block_with_spends(&node, 1, 3);
+    let second = block_with_spends(&node, 4, 2);
+    let all: Vec<(String, Vec<InnerNode>)> = [first, second]
+        .into_iter()
+        .map(|h| {
+            let n = nodes_of(&node, &h);
+            (h, n)
+        })
+        .collect();
+    // No flush asked for: whatever the kill loses, the index must match what survives.
+    node.kill().expect("SIGKILL");
+    node.restart(&[]).expect("restart");
+    for (hash, nodes) in &all {
+        // A block the kill lost entirely is unknown (-5): not active either.
+        let active = match node.call("getblockheader", json!([hash, true])).unwrap() {
+            Ok(h) => h["confirmations"].as_i64().is_some_and(|c| c > 0),
+            Err(_) => false,
+        };
+        for n in nodes {
+            match node
+                .call("getcid", json!([to_cid_string(&n.hash)]))
+                .unwrap()
+            {
+                Ok(v) => {
+                    assert!(
+                        active,
+                        "a node of a block not on the active chain is served"
+                    );
+                    assert_eq!(
+                        hex::decode(v.as_str().unwrap()).unwrap(),
+                        n.content().to_vec()
+                    );
+                }
+                Err(e) => {
+                    assert!(!active, "a node of an active block is missing: {e}");
+                    assert_eq!(e.code, -5, "{e}");
+                }
+            }
+        }
+    }
+}

@@ -84,15 +84,16 @@ def run(*args, check=True, capture=False):
 
 
 class Node:
-    def __init__(self, lab, name, ns, ip, extra):
+    def __init__(self, lab, name, ns, ip, extra, p2p_port=P2P_PORT, rpc_port=RPC_PORT):
         self.lab, self.name, self.ns, self.ip = lab, name, ns, ip
+        self.rpc_port = rpc_port
         self.datadir = lab.tmp / name
         self.datadir.mkdir()
         self.logfile = lab.tmp / f"{name}.log"
         args = [
             "ip", "netns", "exec", ns, str(COINRSD), "--chain", "regtest",
-            "--datadir", str(self.datadir), f"--bind=0.0.0.0:{P2P_PORT}",
-            f"--rpcbind=127.0.0.1:{RPC_PORT}", "--rpcuser=lab", "--rpcpassword=lab",
+            "--datadir", str(self.datadir), f"--bind=0.0.0.0:{p2p_port}",
+            f"--rpcbind=127.0.0.1:{rpc_port}", "--rpcuser=lab", "--rpcpassword=lab",
             "--mdns=false", *extra,
         ]
         env = dict(os.environ, RUST_LOG=os.environ.get("NETLAB_LOG", "info"))
@@ -103,7 +104,7 @@ class Node:
 
     def rpc(self, method, *params):
         out = run("ip", "netns", "exec", self.ns, sys.executable, "-c", RPC_HELPER,
-                  str(RPC_PORT), method, json.dumps(list(params)), check=False, capture=True)
+                  str(self.rpc_port), method, json.dumps(list(params)), check=False, capture=True)
         try:
             answer = json.loads(out)
         except json.JSONDecodeError:
@@ -196,7 +197,7 @@ class Lab:
     def ipt(self, ns, rule):
         self.sh(ns, f"iptables-legacy {rule}")
 
-    def build(self):
+    def build(self, firewall=True):
         wan, p, ra, rb, a, b = (self.ns(n) for n in ("wan", "p", "ra", "rb", "a", "b"))
         self.names = dict(wan=wan, p=p, ra=ra, rb=rb, a=a, b=b)
         self.link(wan, "p0", "10.77.1.1/24", p, "eth0", "10.77.1.2/24,10.77.1.3/24")
@@ -209,13 +210,14 @@ class Lab:
         for r, gw in ((ra, "10.77.2.1"), (rb, "10.77.3.1")):
             run("ip", "-n", r, "route", "add", "default", "via", gw)
             self.forward(r)
-            self.home_router(r)
+            self.home_router(r, firewall)
         run("ip", "-n", a, "route", "add", "default", "via", "192.168.1.1")
         run("ip", "-n", b, "route", "add", "default", "via", "192.168.2.1")
 
-    def home_router(self, r):
-        """MASQUERADE out, established back in, anything unsolicited from the WAN dropped;
-        the MINIUPNPD chains miniupnpd fills (empty while it does not run)."""
+    def home_router(self, r, firewall):
+        """MASQUERADE out, established back in, unsolicited forwarding from the WAN refused
+        (with `firewall`, also anything unsolicited to the router itself dropped, as most home
+        routers do); the MINIUPNPD chains miniupnpd fills (empty while it does not run)."""
         for table, chain, hook, match in (
             ("nat", "MINIUPNPD", "PREROUTING", "-i wan0"),
             ("mangle", "MINIUPNPD", "PREROUTING", "-i wan0"),
@@ -228,11 +230,12 @@ class Lab:
         self.ipt(r, "-P FORWARD DROP")
         self.ipt(r, "-A FORWARD -i lan0 -o wan0 -j ACCEPT")
         self.ipt(r, "-A FORWARD -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT")
-        self.ipt(r, "-A INPUT -i wan0 -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT")
-        self.ipt(r, "-A INPUT -i wan0 -j DROP")
+        if firewall:
+            self.ipt(r, "-A INPUT -i wan0 -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT")
+            self.ipt(r, "-A INPUT -i wan0 -j DROP")
 
-    def node(self, name, ns_key, ip, *extra):
-        n = Node(self, name, self.names[ns_key], ip, list(extra))
+    def node(self, name, ns_key, ip, *extra, p2p_port=P2P_PORT, rpc_port=RPC_PORT):
+        n = Node(self, name, self.names[ns_key], ip, list(extra), p2p_port, rpc_port)
         self.nodes.append(n)
         return n
 
@@ -336,7 +339,93 @@ def scenario_holepunch(lab):
     return upgraded
 
 
-SCENARIOS = {"holepunch": scenario_holepunch}
+MINIUPNPD_CONF = """ext_ifname=wan0
+listening_ip=lan0
+port=0
+enable_upnp=yes
+enable_natpmp=yes
+secure_mode=yes
+system_uptime=yes
+ext_perform_stun=yes
+ext_stun_host=10.77.1.2
+uuid=3d3cec3a-8cf0-11e0-98ee-001a6bd2d07b
+allow 1024-65535 192.168.1.0/24 1024-65535
+deny 0-65535 0.0.0.0/0 0-65535
+"""
+
+
+def scenario_portmap(lab):
+    """miniupnpd on RA: A gets a mapping by UPnP, then by PCP; a node on P dials A at the
+    mapped address; with mapping off it cannot."""
+    for tool in ("miniupnpd", "stund"):
+        if not shutil.which(tool):
+            raise LabError(f"{tool} is missing (scripts/test.sh installs miniupnpd-iptables "
+                           "and stun-server)")
+    lab.build(firewall=False)
+    lab.daemon("p", "stund", "stund", "-h", "10.77.1.2", "-a", "10.77.1.3")
+    conf = lab.tmp / "miniupnpd.conf"
+    conf.write_text(MINIUPNPD_CONF)
+    lab.daemon("ra", "miniupnpd", "miniupnpd", "-d", "-f", str(conf),
+               "-P", str(lab.tmp / "miniupnpd.pid"))
+    wait(lambda: "Port forwarding is now enabled" in (lab.tmp / "miniupnpd.log").read_text(
+        errors="replace"), 30, "miniupnpd enables port forwarding (STUN through stund on P)")
+    log("RA: miniupnpd running, port forwarding enabled (private WAN address 10.77.2.2)")
+    mapped = f"10.77.2.2:{P2P_PORT}"
+    base = ["--dht=false", "--private-network=true"]
+
+    def dialler(name):
+        return lab.node(name, "p", "10.77.1.2", *base, f"--addnode={mapped}",
+                        p2p_port=19544, rpc_port=19543)
+
+    # Without port mapping: nothing reaches A from outside.
+    a = lab.node("a-nomap", "a", "192.168.1.2", *base, "--upnp=false", "--natpmp=false")
+    a.wait_ready()
+    p = dialler("p-nomap")
+    p.wait_ready()
+    time.sleep(12)
+    if p.peer(a.peer_id) or lab.tcp_open("p", "10.77.2.2", P2P_PORT):
+        raise LabError("P reached A at 10.77.2.2 with port mapping off")
+    if a.netinfo().get("portmapping"):
+        raise LabError(f"portmapping not empty with mapping off: {a.netinfo()['portmapping']}")
+    log("mapping off: P cannot reach A at the router's address (negative check)")
+    p.stop()
+    a.stop()
+
+    for protocol, flags in (("upnp", ["--upnp=true", "--natpmp=false"]),
+                            ("pcp", ["--upnp=false", "--natpmp=true"])):
+        a = lab.node(f"a-{protocol}", "a", "192.168.1.2", *base, *flags)
+        a.wait_ready()
+
+        def mapping(a=a, protocol=protocol):
+            for m in a.netinfo().get("portmapping", []):
+                if m["protocol"] == protocol and m["external_address"]:
+                    return m
+            return None
+
+        m = wait(mapping, 60, f"A maps its port by {protocol}")
+        if m["external_address"] != "10.77.2.2" or m["external_port"] != P2P_PORT \
+                or m["private"] is not True:
+            raise LabError(f"unexpected {protocol} mapping: {m}")
+        ext = a.netinfo()["externaladdresses"]
+        if not any(x.startswith(f"/ip4/10.77.2.2/tcp/{P2P_PORT}") for x in ext):
+            raise LabError(f"mapped address not among the external addresses: {ext}")
+        p = dialler(f"p-{protocol}")
+        p.wait_ready()
+        peer = wait(lambda p=p, a=a: p.peer(a.peer_id), 30,
+                    f"P dials A at the {protocol} mapping {mapped}")
+        if peer["connection"] != "direct" or peer["inbound"]:
+            raise LabError(f"P's connection to A is not a direct outbound one: {peer}")
+        log(f"{protocol}: A mapped {mapped} (private external address); P dialled A there "
+            f"directly ({peer['addr']})")
+        p.stop()
+        a.stop()
+        wait(lambda: f"dpt:{P2P_PORT}" not in lab.sh(
+            lab.names["ra"], "iptables-legacy -t nat -L MINIUPNPD -n").stdout, 20,
+             f"the {protocol} mapping removed from the router when A stops")
+        log(f"{protocol}: mapping removed when A stopped")
+
+
+SCENARIOS = {"holepunch": scenario_holepunch, "portmap": scenario_portmap}
 
 
 def main():

@@ -237,6 +237,8 @@ struct Service {
     /// Relays not to ask again before the instant.
     relay_backoff: HashMap<PeerId, Instant>,
     hole_punch: HolePunchStats,
+    /// Port mapping state: UPnP, then PCP/NAT-PMP.
+    portmapping: [Option<crate::portmap::MappingState>; 2],
 }
 
 /// Starts the network: loads the node key, builds the swarm, starts listening and spawns the
@@ -355,14 +357,39 @@ pub async fn start(
         relays: HashMap::new(),
         relay_backoff: HashMap::new(),
         hole_punch: HolePunchStats::default(),
+        portmapping: [None, None],
         cfg,
     };
     service.progress_height = service.snapshot.status.height;
     service.sync_gate();
     let bantime = service.cfg.bantime;
     tracing::info!(peer_id = %local, "network started");
+    // Port mapping on the router for the first listen address's port.
+    let (map_tx, map_rx) = mpsc::channel(32);
+    let map_port = service
+        .cfg
+        .listen
+        .first()
+        .and_then(crate::config::multiaddr_port)
+        .filter(|_| service.cfg.accept_inbound);
+    let map_tasks = match map_port {
+        Some(port) if service.cfg.upnp || service.cfg.natpmp => crate::portmap::spawn(
+            service.cfg.upnp,
+            service.cfg.natpmp,
+            port,
+            map_tx,
+            shutdown.clone(),
+        ),
+        _ => Vec::new(),
+    };
     let task = tokio::spawn(async move {
-        service.run(cmd_rx, done_rx, served_rx, &mut shutdown).await;
+        service
+            .run(cmd_rx, done_rx, served_rx, map_rx, &mut shutdown)
+            .await;
+        // Let the mapping tasks remove their mappings from the router.
+        for t in map_tasks {
+            let _ = tokio::time::timeout(Duration::from_secs(5), t).await;
+        }
     });
     Ok((
         Handle {
@@ -401,6 +428,7 @@ impl Service {
         mut commands: mpsc::Receiver<Command>,
         mut done: mpsc::Receiver<Done>,
         mut served: mpsc::Receiver<Served>,
+        mut mapping: mpsc::Receiver<crate::portmap::MapEvent>,
         shutdown: &mut watch::Receiver<bool>,
     ) {
         let mut tick = tokio::time::interval(TICK);
@@ -411,6 +439,7 @@ impl Service {
                 Some(cmd) = commands.recv() => self.on_command(cmd),
                 Some(d) = done.recv() => self.on_done(d),
                 Some(s) = served.recv() => self.on_served(s),
+                Some(m) = mapping.recv() => self.on_map_event(m),
                 _ = tick.tick() => self.on_tick(),
             }
         }
@@ -1730,6 +1759,7 @@ impl Service {
         shared.relay_service_active = self.relay_service_active;
         shared.relays = self.relays_info();
         shared.hole_punch = self.hole_punch;
+        shared.portmapping = self.portmapping.iter().flatten().cloned().collect();
     }
 }
 
@@ -1941,6 +1971,30 @@ impl Service {
             }
             other => tracing::debug!(event = ?other, "relay service"),
         }
+    }
+
+    fn on_map_event(&mut self, event: crate::portmap::MapEvent) {
+        use crate::portmap::MapEvent;
+        match event {
+            MapEvent::State { slot, state } => {
+                if let Some(s) = self.portmapping.get_mut(slot) {
+                    *s = Some(state);
+                }
+            }
+            MapEvent::Mapped(addr) => {
+                // The router forwards this address to us: peers can dial it.
+                self.swarm.add_external_address(addr.clone());
+                if !self.external_addrs.contains(&addr) {
+                    tracing::info!(address = %addr, "external address confirmed (port mapping)");
+                    self.external_addrs.push(addr);
+                }
+            }
+            MapEvent::Unmapped(addr) => {
+                self.swarm.remove_external_address(&addr);
+                self.external_addrs.retain(|a| *a != addr);
+            }
+        }
+        self.publish_shared();
     }
 
     fn on_dcutr(&mut self, event: dcutr::Event) {

@@ -3,6 +3,7 @@
 //! partitions that heal, restarts, chains that must not mix, and hostile peers.
 
 mod defence;
+mod nat;
 mod sync;
 
 use std::time::{Duration, Instant};

@@ -168,6 +168,7 @@ pub struct CarReader<R: Read> {
     sections: u64,
     pending: Option<Vec<u8>>,
     max_block_bytes: u64,
+    last: Option<Hash>,
 }
 
 impl<R: Read> CarReader<R> {
@@ -199,6 +200,7 @@ impl<R: Read> CarReader<R> {
             sections: 0,
             pending: None,
             max_block_bytes,
+            last: None,
         })
     }
 
@@ -238,9 +240,15 @@ impl<R: Read> CarReader<R> {
         Ok(Some(data))
     }
 
-    /// The next block of the file; `None` at the end.
+    /// The next block of the file; `None` at the end, which must come right after the root
+    /// block (the last block of the file is its root: a file cut between blocks is refused).
     pub fn next_block(&mut self) -> Result<Option<Block>, CarError> {
         let Some(first) = self.next_section()? else {
+            if self.last != Some(self.root) {
+                return Err(CarError::Truncated(
+                    "the file: it ends before its root block",
+                ));
+            }
             return Ok(None);
         };
         let header: BlockHeader = match first.len() {
@@ -303,6 +311,7 @@ impl<R: Read> CarReader<R> {
                 hex::encode(hash)
             )));
         }
+        self.last = Some(hash);
         Ok(Some(Block {
             header,
             transactions,
@@ -327,6 +336,51 @@ mod tests {
             read_varint(&mut [0x80u8].as_slice(), "x"),
             Err(CarError::Truncated(_))
         ));
+    }
+
+    fn sample_file() -> (Vec<u8>, Block) {
+        let genesis = crate::params::ChainParams::regtest().genesis();
+        let mut file = Vec::new();
+        let mut w = CarWriter::new(&mut file, &genesis.hash().0).unwrap();
+        w.block(&genesis).unwrap();
+        let bytes = w.bytes;
+        assert_eq!(bytes, file.len() as u64);
+        (file, genesis)
+    }
+
+    fn read_all(file: &[u8]) -> Result<Vec<Block>, CarError> {
+        let mut r = CarReader::new(file, 1_000_000)?;
+        let mut out = Vec::new();
+        while let Some(b) = r.next_block()? {
+            out.push(b);
+        }
+        Ok(out)
+    }
+
+    #[test]
+    fn a_written_file_reads_back() {
+        let (file, genesis) = sample_file();
+        assert_eq!(read_all(&file).unwrap(), vec![genesis]);
+        // Every strict prefix is refused (the header and the transaction cut, or the block
+        // incomplete), never a panic.
+        for cut in 0..file.len() {
+            assert!(
+                read_all(&file[..cut]).is_err(),
+                "prefix of {cut} bytes accepted"
+            );
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn damaged_files_never_panic(flips in proptest::collection::vec((0usize..10_000, 0u8..=255), 1..8)) {
+            let (mut file, _) = sample_file();
+            let n = file.len();
+            for (at, x) in flips {
+                file[at % n] ^= x;
+            }
+            let _ = read_all(&file);
+        }
     }
 
     #[test]

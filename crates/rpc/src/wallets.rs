@@ -226,16 +226,23 @@ impl Wallets {
     /// The loaded wallets' transactions that are not in a block (conflicted ones included),
     /// coinbases excepted.
     pub fn unconfirmed_transactions(&self) -> Vec<Transaction> {
+        self.unconfirmed(true)
+    }
+
+    /// The loaded wallets' unconfirmed transactions (conflicted ones too when `conflicted`),
+    /// each once and parents before children, so that offering them in order to the mempool
+    /// never finds a child before the parent it spends.
+    fn unconfirmed(&self, conflicted: bool) -> Vec<Transaction> {
         let map = self.lock();
-        let mut txs = Vec::new();
+        let mut txs = BTreeMap::new();
         for w in map.values() {
-            for (_, wtx) in w.wallet.transactions() {
-                if wtx.block.is_none() && !wtx.tx.is_coinbase() {
-                    txs.push(wtx.tx.clone());
+            for (txid, wtx) in w.wallet.transactions() {
+                if wtx.block.is_none() && !wtx.tx.is_coinbase() && (conflicted || !wtx.conflicted) {
+                    txs.entry(txid).or_insert_with(|| wtx.tx.clone());
                 }
             }
         }
-        txs
+        parents_first(txs.into_values().collect())
     }
 
     /// A transaction any loaded wallet holds.
@@ -278,18 +285,7 @@ impl Wallets {
 /// wallet resubmits its transactions): after a restart, a kill during a send, or a load.
 /// Refusals (a conflict, a spent input) are logged, not errors.
 pub fn resubmit_transactions(ctx: &crate::NodeContext) {
-    let pending: Vec<Transaction> = {
-        let map = ctx.wallets.lock();
-        let mut txs = Vec::new();
-        for w in map.values() {
-            for (_, wtx) in w.wallet.transactions() {
-                if wtx.block.is_none() && !wtx.conflicted && !wtx.tx.is_coinbase() {
-                    txs.push(wtx.tx.clone());
-                }
-            }
-        }
-        txs
-    };
+    let pending = ctx.wallets.unconfirmed(false);
     if pending.is_empty() {
         return;
     }
@@ -306,6 +302,44 @@ pub fn resubmit_transactions(ctx: &crate::NodeContext) {
         }
     }
     tracing::info!(accepted, "wallet transactions resubmitted");
+}
+
+/// `txs` reordered so that a transaction spending another's output comes after it (the
+/// order is otherwise kept).
+fn parents_first(txs: Vec<Transaction>) -> Vec<Transaction> {
+    let index: std::collections::HashMap<_, usize> =
+        txs.iter().enumerate().map(|(i, t)| (t.txid(), i)).collect();
+    // 0: not seen, 1: its parents are being placed, 2: placed.
+    let mut state = vec![0u8; txs.len()];
+    let mut order = Vec::with_capacity(txs.len());
+    for root in 0..txs.len() {
+        if state[root] != 0 {
+            continue;
+        }
+        state[root] = 1;
+        // (transaction, next input to look at): depth-first without recursion, as a chain
+        // of unconfirmed payments can be long.
+        let mut stack = vec![(root, 0usize)];
+        while let Some((i, k)) = stack.pop() {
+            match txs[i].inputs.get(k) {
+                Some(input) => {
+                    stack.push((i, k + 1));
+                    if let Some(&p) = index.get(&input.prevout.txid)
+                        && state[p] == 0
+                    {
+                        state[p] = 1;
+                        stack.push((p, 0));
+                    }
+                }
+                None => {
+                    state[i] = 2;
+                    order.push(i);
+                }
+            }
+        }
+    }
+    let mut slots: Vec<Option<Transaction>> = txs.into_iter().map(Some).collect();
+    order.into_iter().filter_map(|i| slots[i].take()).collect()
 }
 
 /// The wallet that receives mined coins when no `--mine-address` is given.
@@ -397,4 +431,58 @@ pub fn catch_up(chain: &Chain, wallet: &mut Wallet) -> Result<(), RpcError> {
         tracing::info!(wallet = %wallet.name(), height = tip, "rescan done");
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use coinrs_core::{OutPoint, TxIn, TxOut, Txid};
+
+    fn tx(tag: u8, spends: &[Txid]) -> Transaction {
+        let mut inputs: Vec<TxIn> = spends
+            .iter()
+            .map(|t| TxIn {
+                prevout: OutPoint { txid: *t, vout: 0 },
+                signature: [0; 64],
+            })
+            .collect();
+        // An outside coin, so that every transaction has an input and differs by its tag.
+        inputs.push(TxIn {
+            prevout: OutPoint {
+                txid: Txid([tag; 32]),
+                vout: 9,
+            },
+            signature: [0; 64],
+        });
+        Transaction {
+            version: 1,
+            inputs,
+            outputs: vec![TxOut {
+                value: 1,
+                pubkey: [tag; 32],
+            }],
+            lock_time: 0,
+        }
+    }
+
+    #[test]
+    fn children_come_after_the_parents_they_spend() {
+        let a = tx(1, &[]);
+        let b = tx(2, &[a.txid()]);
+        let c = tx(3, &[b.txid()]);
+        let d = tx(4, &[a.txid(), c.txid()]);
+        let e = tx(5, &[]);
+        let ordered = parents_first(vec![d.clone(), c.clone(), e.clone(), b.clone(), a.clone()]);
+        let pos = |t: &Transaction| ordered.iter().position(|o| o == t).unwrap();
+        assert_eq!(ordered.len(), 5);
+        assert!(pos(&a) < pos(&b) && pos(&b) < pos(&c) && pos(&c) < pos(&d));
+        // A long chain given children first.
+        let mut chain = vec![tx(0, &[])];
+        for i in 1..3000 {
+            let parent = chain[i - 1].txid();
+            chain.push(tx((i % 200) as u8, &[parent]));
+        }
+        let reversed: Vec<_> = chain.iter().rev().cloned().collect();
+        assert_eq!(parents_first(reversed), chain);
+    }
 }

@@ -771,3 +771,149 @@ fn the_cli_names_one_of_two_loaded_wallets_with_rpcwallet() {
     cli_ok(&["unloadwallet", "a"]);
     assert_eq!(cli_ok(&["getbalance"]), "1.50000000");
 }
+
+/// trusted + untrusted_pending + immature, in units.
+fn total(node: &Node, wallet: &str) -> i64 {
+    let b = w(node, wallet, "getbalances", json!([]));
+    ["trusted", "untrusted_pending", "immature"]
+        .iter()
+        .map(|k| units(&b["mine"][*k]))
+        .sum()
+}
+
+/// Kill -9 at random moments while a client sends payment after payment: after each restart
+/// every acknowledged payment is still in the wallet, the coins listed are distinct and add up
+/// to the balance, and once everything is mined the two wallets and the fees paid add up to
+/// what alice had (no coin lost, none counted twice).
+#[test]
+fn kills_during_a_stream_of_sends_lose_and_double_nothing() {
+    let mut node = Node::start("regtest", &[]).expect("start coinrsd");
+    for name in ["alice", "bob", "miner"] {
+        node.rpc("createwallet", json!([name]));
+    }
+    let a_addr = w(&node, "alice", "getnewaddress", json!([]));
+    node.rpc("generatetoaddress", json!([110, a_addr]));
+    let miner = w(&node, "miner", "getnewaddress", json!([]));
+    let initial = total(&node, "alice");
+    let mut acknowledged: Vec<String> = Vec::new();
+    let mut seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos() as u64;
+    for round in 0..6 {
+        let b_addr = w(&node, "bob", "getnewaddress", json!([]))
+            .as_str()
+            .unwrap()
+            .to_string();
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        let delay = Duration::from_millis(30 + (seed >> 33) % 400);
+        let sent = std::thread::scope(|s| {
+            let sender = s.spawn(|| {
+                let auth = node.auth_header().expect("auth");
+                let mut sent = Vec::new();
+                loop {
+                    let body = json!({"jsonrpc": "2.0", "id": 1, "method": "sendtoaddress",
+                        "params": [b_addr, "0.5"]});
+                    match node.post_raw("/wallet/alice", body.to_string(), Some(&auth)) {
+                        Ok((200, text)) => {
+                            let reply: Value = serde_json::from_str(&text).expect("json");
+                            // A refusal (a chain of unconfirmed change too long for the
+                            // mempool) is a normal answer: try again.
+                            if let Some(txid) = reply["result"].as_str() {
+                                sent.push(txid.to_string());
+                            }
+                        }
+                        // The node is gone.
+                        _ => return sent,
+                    }
+                }
+            });
+            std::thread::sleep(delay);
+            node.signal("KILL").expect("kill -9");
+            sender.join().expect("sender")
+        });
+        let _ = node.kill();
+        node.restart(&[]).expect("restart after kill -9");
+        for txid in &sent {
+            let tx = w(&node, "alice", "gettransaction", json!([txid]));
+            assert!(
+                tx["confirmations"].as_i64().unwrap() >= 0,
+                "round {round}: acknowledged payment {txid} is conflicted"
+            );
+        }
+        acknowledged.extend(sent);
+        // The listed coins are distinct and add up to the spendable balance.
+        let coins = w(&node, "alice", "listunspent", json!([0]));
+        let coins = coins.as_array().unwrap();
+        let mut outpoints: Vec<_> = coins
+            .iter()
+            .map(|c| (c["txid"].to_string(), c["vout"].as_u64().unwrap()))
+            .collect();
+        outpoints.sort();
+        outpoints.dedup();
+        assert_eq!(
+            outpoints.len(),
+            coins.len(),
+            "round {round}: a coin listed twice"
+        );
+        let b = w(&node, "alice", "getbalances", json!([]));
+        let spendable = units(&b["mine"]["trusted"]) + units(&b["mine"]["untrusted_pending"]);
+        let listed: i64 = coins.iter().map(|c| units(&c["amount"])).sum();
+        assert_eq!(
+            listed, spendable,
+            "round {round}: listunspent vs getbalances"
+        );
+        // Every payment alice still holds unconfirmed is offered to the mempool again after
+        // the restart, and mined.
+        let unconfirmed = || -> Vec<String> {
+            w(&node, "alice", "listtransactions", json!(["*", 100000]))
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|t| t["confirmations"] == 0)
+                .map(|t| t["txid"].as_str().unwrap().to_string())
+                .collect()
+        };
+        // (a payment the mempool refused for a too-long chain of unconfirmed change gets in
+        // once its parents are mined: a few blocks at most).
+        for _ in 0..10 {
+            if unconfirmed().is_empty() {
+                break;
+            }
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while Instant::now() < deadline {
+                let pool = node.rpc("getrawmempool", json!([]));
+                let pool = pool.as_array().unwrap();
+                if unconfirmed().iter().all(|t| pool.contains(&json!(t))) {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            node.rpc("generatetoaddress", json!([1, miner]));
+        }
+        assert_eq!(unconfirmed(), Vec::<String>::new(), "round {round}");
+        assert_eq!(
+            node.rpc("getrawmempool", json!([])),
+            json!([]),
+            "round {round}"
+        );
+    }
+    assert!(
+        !acknowledged.is_empty(),
+        "no payment was acknowledged before a kill: the test proved nothing"
+    );
+    let fees: i64 = w(&node, "alice", "listtransactions", json!(["*", 100000]))
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["category"] == "send" && t["confirmations"].as_i64().unwrap_or(0) > 0)
+        .map(|t| -units(&t["fee"]))
+        .sum();
+    assert_eq!(
+        total(&node, "alice") + total(&node, "bob") + fees,
+        initial,
+        "alice + bob + fees against what alice had"
+    );
+}

@@ -73,6 +73,17 @@ pub enum ChainError {
         "the chain state keeps no index of inner merkle nodes, so it cannot tell whether it holds this content; restart with --merkleindex (the index is built at start, with a progress line)"
     )]
     NoMerkleIndex,
+    /// The address index is wanted but the chain state was built without it.
+    #[error(
+        "the chain state {path} has no address index; restart once with --reindex to build it (or run with --addressindex=false)"
+    )]
+    NoAddressIndex {
+        /// The chain-state file.
+        path: PathBuf,
+    },
+    /// An address query on a chain state without the address index.
+    #[error("the address index is off (--addressindex=false)")]
+    AddressIndexOff,
     /// The operation would touch the genesis block.
     #[error("the genesis block cannot be invalidated")]
     Genesis,

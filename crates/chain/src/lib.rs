@@ -14,6 +14,7 @@
 //! It is synchronous; the node holds it behind a mutex. Signature checks of a block run on
 //! all cores through rayon ([`verify::ParallelVerifier`]).
 
+pub mod addrindex;
 pub mod content;
 pub mod error;
 pub mod index;
@@ -23,6 +24,7 @@ pub mod store;
 mod utxo;
 pub mod verify;
 
+pub use addrindex::{AddressCoin, AddressMove, AddressTotals};
 pub use content::ContentKind;
 pub use error::ChainError;
 pub use state::{

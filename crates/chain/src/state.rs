@@ -29,6 +29,7 @@ use coinrs_core::{BlockHash, Hash, OutPoint, RejectReason, Txid};
 use redb::{Durability, ReadableDatabase, ReadableTable, ReadableTableMetadata, WriteTransaction};
 use ruint::aliases::U256;
 
+use crate::addrindex::{self, AddressCoin, AddressMove, AddressTotals};
 use crate::error::{ChainError, Result};
 use crate::index::{BlockIndex, Failure, IndexEntry, Validity};
 use crate::orphans::{DEFAULT_MAX_ORPHAN_BYTES, DEFAULT_MAX_ORPHANS, OrphanPool};
@@ -59,6 +60,8 @@ pub struct ChainOptions {
     /// Keep the index of inner merkle nodes, so that [`Chain::content`] answers for them
     /// (built at open if missing; see [`crate::content`]). Off by default.
     pub merkle_index: bool,
+    /// Keep the address index ([`crate::addrindex`]; `--addressindex`, on in coinrsd).
+    pub address_index: bool,
 }
 
 impl Default for ChainOptions {
@@ -69,6 +72,7 @@ impl Default for ChainOptions {
             max_orphans: DEFAULT_MAX_ORPHANS,
             max_orphan_bytes: DEFAULT_MAX_ORPHAN_BYTES,
             merkle_index: false,
+            address_index: false,
         }
     }
 }
@@ -194,6 +198,11 @@ pub struct Chain {
     events: Vec<ChainEvent>,
     /// Connections keep the index of inner merkle nodes ([`crate::content`]).
     pub(crate) merkle_index: bool,
+    /// The address index is kept (and present in the store).
+    address_index: bool,
+    /// Counts changes of the block index and the active chain, so that followers (the
+    /// explorer's live view) can tell cheaply whether anything changed.
+    changes: u64,
 }
 
 /// A consistent read-only view of the unspent outputs of the active chain as they are while
@@ -273,6 +282,8 @@ impl Chain {
             just_stored: None,
             events: Vec::new(),
             merkle_index: options.merkle_index,
+            address_index: options.address_index,
+            changes: 0,
         };
         if created {
             chain.init_genesis()?;
@@ -280,6 +291,7 @@ impl Chain {
                 chain.reindex(now)?;
             }
         } else {
+            chain.check_address_index()?;
             chain.load()?;
             chain.roll_forward()?;
             // A crash in the middle of a reorganisation leaves a consistent tip that may not be
@@ -350,12 +362,42 @@ impl Chain {
             w.open_table(UNDO).at(&p)?;
             w.open_table(TXINDEX).at(&p)?;
         }
+        if self.address_index {
+            addrindex::create(&w, &p)?;
+        }
         w.commit().at(&p)?;
         self.store.flush()?;
         self.active.push(hash);
         self.utxo_best = hash;
         self.insert_entry_in_memory(hash, entry);
         Ok(())
+    }
+
+    /// An existing store has the address index exactly when it is wanted: a store without it
+    /// is refused (it would answer wrongly), a store with it, opened without, drops it (it
+    /// would go stale).
+    fn check_address_index(&mut self) -> Result<()> {
+        let p = self.store.state_path.clone();
+        let r = self.store.state.begin_read().at(&p)?;
+        let present = r
+            .open_table(META)
+            .at(&p)?
+            .get(addrindex::KEY_ADDR_INDEX)
+            .at(&p)?
+            .is_some();
+        drop(r);
+        match (self.address_index, present) {
+            (true, false) => Err(ChainError::NoAddressIndex { path: p }),
+            (false, true) => {
+                let w = self.begin_state_write()?;
+                addrindex::drop_index(&w, &p)?;
+                w.commit().at(&p)?;
+                self.store.flush()?;
+                tracing::info!(file = %p.display(), "address index removed (--addressindex=false)");
+                Ok(())
+            }
+            _ => Ok(()),
+        }
     }
 
     fn load(&mut self) -> Result<()> {
@@ -563,6 +605,7 @@ impl Chain {
     /// the candidates).
     fn insert_entry_in_memory(&mut self, hash: BlockHash, entry: IndexEntry) {
         let has_data = entry.has_data;
+        self.changes += 1;
         self.index.insert(hash, entry);
         if has_data {
             self.data_arrived(hash);
@@ -799,6 +842,80 @@ impl Chain {
     /// The changes of the active chain since the last call, oldest first.
     pub fn take_events(&mut self) -> Vec<ChainEvent> {
         std::mem::take(&mut self.events)
+    }
+
+    /// A number that changes whenever the block index or the active chain does (a block or
+    /// header arrives, a block is connected or disconnected, blocks are marked invalid or
+    /// reconsidered).
+    pub fn changes(&self) -> u64 {
+        self.changes
+    }
+
+    /// Every indexed block at `min_height` or above, with its entry (the explorer's tree).
+    pub fn entries_from_height(&self, min_height: u64) -> Vec<(BlockHash, &IndexEntry)> {
+        self.index
+            .iter()
+            .filter(|(_, e)| e.height() >= min_height)
+            .map(|(h, e)| (*h, e))
+            .collect()
+    }
+
+    /// The coins an active block spent from its parent's set, in spending order (its undo
+    /// data); `None` for a block that is not connected.
+    pub fn spent_coins(&self, hash: &BlockHash) -> Result<Option<Vec<(OutPoint, Coin)>>> {
+        let p = self.store.state_path.clone();
+        let r = self.store.state.begin_read().at(&p)?;
+        let t = r.open_table(UNDO).at(&p)?;
+        match t.get(hash.0).at(&p)? {
+            None => Ok(None),
+            Some(v) => decode_undo(v.value())
+                .map(Some)
+                .ok_or_else(|| self.corrupt(format!("undo data of block {hash} malformed"))),
+        }
+    }
+
+    /// True when the chain state keeps the address index.
+    pub fn has_address_index(&self) -> bool {
+        self.address_index
+    }
+
+    fn address_read(&self) -> Result<redb::ReadTransaction> {
+        if !self.address_index {
+            return Err(ChainError::AddressIndexOff);
+        }
+        self.store.state.begin_read().at(&self.store.state_path)
+    }
+
+    /// An address's totals on the active chain (all zero for an address never paid).
+    pub fn address_totals(&self, pubkey: &[u8; 32]) -> Result<AddressTotals> {
+        let r = self.address_read()?;
+        addrindex::totals(&r, &self.store.state_path, pubkey)
+    }
+
+    /// Up to `limit` unspent outputs of an address, newest first.
+    pub fn address_unspent(&self, pubkey: &[u8; 32], limit: usize) -> Result<Vec<AddressCoin>> {
+        let r = self.address_read()?;
+        addrindex::unspent(&r, &self.store.state_path, pubkey, limit)
+    }
+
+    /// An address's history below height `before`, newest first: `limit` entries, completed
+    /// to the end of the last height shown (at most `hard_limit`).
+    pub fn address_history(
+        &self,
+        pubkey: &[u8; 32],
+        before: u64,
+        limit: usize,
+        hard_limit: usize,
+    ) -> Result<Vec<AddressMove>> {
+        let r = self.address_read()?;
+        addrindex::history(
+            &r,
+            &self.store.state_path,
+            pubkey,
+            before,
+            limit,
+            hard_limit,
+        )
     }
 
     /// Number of orphan blocks held.
@@ -1219,6 +1336,16 @@ impl Chain {
                 index.insert(hash.0, entry.encode().as_slice()).at(&p)?;
                 let mut meta = w.open_table(META).at(&p)?;
                 meta.insert(KEY_TIP, hash.0.as_slice()).at(&p)?;
+                if self.address_index {
+                    addrindex::connect(
+                        &w,
+                        &p,
+                        &block,
+                        &txids,
+                        &effects.spent,
+                        block.header.height,
+                    )?;
+                }
                 Ok(())
             })();
             // The cache takes the block's changes while the pool finishes, and gives them
@@ -1250,6 +1377,7 @@ impl Chain {
             e.validated_once = true;
         }
         self.active.push(*hash);
+        self.changes += 1;
         self.events.push(ChainEvent::Connected(*hash));
         self.note_dirty(effects.spent.len() * 90 + txids.len() * 70 + 300)
     }
@@ -1300,8 +1428,13 @@ impl Chain {
             let parent = block.header.prev_hash;
             meta.insert(KEY_TIP, parent.0.as_slice()).at(&p)?;
             meta.insert(KEY_UTXO_BEST, parent.0.as_slice()).at(&p)?;
+            drop((undo_t, utxo, txindex, active, meta));
+            if self.address_index {
+                addrindex::disconnect(&w, &p, &block, &undo, height)?;
+            }
         }
         w.commit().at(&p)?;
+        self.changes += 1;
         self.active.pop();
         self.utxo_best = block.header.prev_hash;
         // The tip lost work: blocks pruned from the candidates may be candidates again.
@@ -1330,6 +1463,7 @@ impl Chain {
         for (h, e) in changed {
             self.index.insert(h, e);
         }
+        self.changes += 1;
         Ok(())
     }
 
@@ -1381,6 +1515,7 @@ impl Chain {
         for (h, e) in changed {
             self.index.insert(h, e);
         }
+        self.changes += 1;
         self.candidates_stale = true;
         self.activate_best_chain()
     }
@@ -1627,6 +1762,10 @@ impl ParentContext for Chain {
 
 impl Drop for Chain {
     fn drop(&mut self) {
+        // A chain refused at open has no active chain and nothing to write.
+        if self.active.is_empty() {
+            return;
+        }
         if let Err(e) = self.flush_all() {
             tracing::error!(error = %e, "could not flush the chain state at close");
         }

@@ -2,6 +2,7 @@
 //! reorganisations, orphans, invalid branches, invalidate/reconsider, tips, restart, reindex
 //! and damaged or foreign stores.
 
+mod addrindex;
 mod cache;
 mod disk_full;
 mod fixture;

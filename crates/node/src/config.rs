@@ -103,6 +103,11 @@ pub struct Options {
     /// every CID of the chain (docs/ipfs.md); built at start if missing, with a progress line.
     #[arg(long, env = "COINRS_MERKLEINDEX", num_args = 0..=1, default_missing_value = "true", default_value = "true")]
     pub merkleindex: bool,
+    /// Keep an address index (balances, unspent outputs and history per address, for the
+    /// explorer); `--addressindex=false` saves the space. Turning it on for a chain state
+    /// built without it needs one start with --reindex.
+    #[arg(long, env = "COINRS_ADDRESSINDEX", num_args = 0..=1, default_missing_value = "true", default_value = "true")]
+    pub addressindex: bool,
     /// Memory for the chain state's cache and unflushed changes, in MiB.
     #[arg(long, env = "COINRS_DBCACHE", default_value_t = 450)]
     pub dbcache: usize,

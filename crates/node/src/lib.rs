@@ -92,6 +92,7 @@ pub async fn run(options: Options) -> Result<()> {
         cache_bytes: options.dbcache.max(4) * 1024 * 1024,
         reindex: options.reindex,
         merkle_index: options.merkleindex,
+        address_index: options.addressindex,
         ..ChainOptions::default()
     };
     let chain = {
@@ -151,7 +152,8 @@ pub async fn run(options: Options) -> Result<()> {
     let listener = TcpListener::bind(&rpcbind)
         .await
         .with_context(|| format!("cannot listen for JSON-RPC on {rpcbind}"))?;
-    tracing::info!(address = %rpcbind, "JSON-RPC listening");
+    tracing::info!(address = %rpcbind, "JSON-RPC and explorer listening (http://{rpcbind}/)");
+    let explorer_config = coinrs_explorer::ExplorerConfig::default();
     let server = {
         let mut rx = shutdown_rx.clone();
         let config = RpcConfig {
@@ -164,6 +166,7 @@ pub async fn run(options: Options) -> Result<()> {
             listener,
             Arc::clone(&ctx),
             config,
+            coinrs_explorer::router(Arc::clone(&ctx), explorer_config.clone()),
             async move {
                 let _ = rx.wait_for(|stop| *stop).await;
             },
@@ -201,6 +204,9 @@ pub async fn run(options: Options) -> Result<()> {
             .mine_threads
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
         tracing::info!(%address, threads, "mining");
+        let _ = explorer_config
+            .mining
+            .set(coinrs_explorer::MiningStatus { address, threads });
         Some(coinrs_miner_core::Miner::start(
             Arc::new(work::NodeWork::new(Arc::clone(&ctx), pubkey)),
             threads,

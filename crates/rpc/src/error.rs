@@ -126,7 +126,7 @@ impl From<ChainError> for RpcError {
     fn from(e: ChainError) -> Self {
         match e {
             ChainError::UnknownBlock(_) => RpcError::block_not_found(),
-            ChainError::Genesis | ChainError::NoMerkleIndex => {
+            ChainError::Genesis | ChainError::NoMerkleIndex | ChainError::AddressIndexOff => {
                 RpcError::new(code::MISC_ERROR, e.to_string())
             }
             ChainError::Rejected(reason) => RpcError::new(code::VERIFY_ERROR, reason.to_string()),
@@ -134,6 +134,7 @@ impl From<ChainError> for RpcError {
             | ChainError::ForeignChain { .. }
             | ChainError::SchemaTooNew { .. }
             | ChainError::DiskFull { .. }
+            | ChainError::NoAddressIndex { .. }
             | ChainError::Storage { .. } => RpcError::new(code::INTERNAL_ERROR, e.to_string()),
         }
     }

@@ -51,11 +51,14 @@ struct Shared {
     admit_limit: usize,
 }
 
-/// Serves JSON-RPC on `listener` until `shutdown` completes.
+/// Serves JSON-RPC on `listener` until `shutdown` completes, with the routes of `pages`
+/// (the explorer's GET pages, which need no credentials; `Router::new()` for none) beside
+/// `POST /` and `POST /wallet/NAME`.
 pub async fn serve(
     listener: TcpListener,
     ctx: Arc<NodeContext>,
     config: RpcConfig,
+    pages: Router,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let shared = Arc::new(Shared {
@@ -72,7 +75,8 @@ pub async fn serve(
         .route("/", post(handle))
         .route("/wallet/{name}", post(handle_wallet))
         .layer(DefaultBodyLimit::max(config.max_body))
-        .with_state(shared);
+        .with_state(shared)
+        .merge(pages);
     // Small answers on keep-alive connections: send them at once (no Nagle delay).
     let listener = listener.tap_io(|tcp| {
         if let Err(e) = tcp.set_nodelay(true) {

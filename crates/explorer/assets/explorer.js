@@ -6,7 +6,16 @@
   var main = document.getElementById("live");
   var status = document.getElementById("live-status");
   var tipHeight = document.getElementById("tip-height");
-  if (!main || !window.EventSource || !window.fetch) { return; }
+  if (!main) { return; }
+  // Trees are drawn oldest height first: show their newest end.
+  function showNewest() {
+    var trees = document.querySelectorAll(".scroll > svg.tree");
+    for (var i = 0; i < trees.length; i++) {
+      trees[i].parentNode.scrollLeft = trees[i].parentNode.scrollWidth;
+    }
+  }
+  showNewest();
+  if (!window.EventSource || !window.fetch) { return; }
   var fetching = false;
   var wanted = 0;
 
@@ -24,6 +33,7 @@
         if (!fresh) { return; }
         main.innerHTML = fresh.innerHTML;
         main.setAttribute("data-changes", fresh.getAttribute("data-changes") || "0");
+        showNewest();
         var h = doc.getElementById("tip-height");
         if (h && tipHeight) { tipHeight.textContent = h.textContent; }
         document.body.setAttribute("data-refreshes",

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # The project's one test command (README.md): formatting, lints, the purity of the core crate,
-# every test (unit, integration with real coinrsd processes, doc), the release-mode tests, and
-# the independent vector script. It installs what it needs itself (python-bitcoinrpc from
-# PyPI, @ipld/car from npm); a fresh machine needs only the Rust toolchain, cargo-nextest
-# (optional: falls back to cargo test), Python 3 and Node.js 20 with npm. The full-disk test mounts a tmpfs and the NAT lab makes network
-# namespaces, so they run as root (as CI); the lab installs its Debian packages itself.
+# every test (unit, integration with real coinrsd processes, the explorer in headless Chromium,
+# doc), the release-mode tests, and the independent vector script. It installs what it needs
+# itself (python-bitcoinrpc from PyPI, @ipld/car and playwright-core from npm, Debian's
+# chromium); a fresh machine needs only the Rust toolchain, cargo-nextest (optional: falls back
+# to cargo test), Python 3 and Node.js 20 with npm. The full-disk test mounts a tmpfs and the
+# NAT lab makes network namespaces, so they run as root (as CI); the lab installs its Debian
+# packages itself.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -35,6 +37,17 @@ if ! cmp -s "$ipfs_js/package-lock.json" "$ipfs_js/node_modules/.coinrs-installe
         && cp package-lock.json node_modules/.coinrs-installed-lock)
 fi
 
+step "browser test tools: Debian's chromium and playwright-core (npm) for the explorer's tests"
+if ! command -v chromium >/dev/null 2>&1; then
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core >/dev/null
+fi
+browser_js=crates/explorer/tests/browser
+if ! cmp -s "$browser_js/package-lock.json" "$browser_js/node_modules/.coinrs-installed-lock" 2>/dev/null; then
+    (cd "$browser_js" && npm ci --no-audit --no-fund --silent \
+        && cp package-lock.json node_modules/.coinrs-installed-lock)
+fi
+
 step "binaries (integration tests run the real coinrsd and coinrs-cli)"
 cargo build --bins --locked
 
@@ -43,6 +56,13 @@ if cargo nextest --version >/dev/null 2>&1; then
     cargo nextest run --workspace --locked --no-fail-fast
 else
     cargo test --workspace --locked --no-fail-fast
+fi
+
+step "explorer browser tests (headless Chromium; screenshots in target/explorer-screenshots/)"
+if cargo nextest --version >/dev/null 2>&1; then
+    cargo nextest run -p coinrs-node --test explorer --locked --run-ignored ignored-only --no-capture
+else
+    cargo test -p coinrs-node --test explorer --locked -- --ignored --nocapture
 fi
 
 step "doc tests"

@@ -104,4 +104,8 @@ pub trait Backend: Send + Sync + 'static {
     fn has_tx(&self, txid: &Txid) -> bool;
     /// An encoded mempool transaction.
     fn tx_bytes(&self, txid: &Txid) -> Option<Vec<u8>>;
+    /// The content behind a CID of the chain's form (digest = SHA-256 of the content): a
+    /// header, a transaction of the active chain or an inner merkle node, checked against the
+    /// digest; `None` when the store holds none (Bitswap answers don't-have).
+    fn content(&self, digest: &coinrs_core::Hash) -> Option<Vec<u8>>;
 }

@@ -59,6 +59,8 @@ pub struct Behaviour {
     pub relay_client: relay::client::Behaviour,
     /// Hole punching: upgrades a relayed connection to a direct one.
     pub dcutr: dcutr::Behaviour,
+    /// Raw streams for Bitswap (served by [`crate::bitswap`]).
+    pub streams: libp2p_stream::Behaviour,
 }
 
 /// Settings of the behaviour that are not the chain's.
@@ -217,6 +219,7 @@ impl Behaviour {
             relay: relay.into(),
             relay_client,
             dcutr: dcutr::Behaviour::new(peer_id),
+            streams: libp2p_stream::Behaviour::new(),
         })
     }
 }

@@ -172,6 +172,7 @@ pub struct Handle {
     pub(crate) commands: mpsc::Sender<Command>,
     pub(crate) shared: Arc<RwLock<Shared>>,
     pub(crate) bantime: std::time::Duration,
+    pub(crate) bitswap: Arc<crate::bitswap::Bitswap>,
 }
 
 impl Handle {
@@ -235,6 +236,21 @@ impl Handle {
     /// `listbanned`. Call from a blocking thread.
     pub fn list_banned(&self) -> Result<Vec<(Subnet, BanEntry)>, NetError> {
         self.ask(Command::ListBanned)
+    }
+
+    /// Fetches the content behind a CID of the chain's form from the connected peers over
+    /// Bitswap (the answer is checked against the digest). Call from a blocking thread.
+    pub fn fetch_cid(
+        &self,
+        digest: coinrs_core::Hash,
+        timeout: std::time::Duration,
+    ) -> crate::bitswap::FetchOutcome {
+        self.bitswap.fetch_blocking(digest, timeout)
+    }
+
+    /// What Bitswap served and fetched so far.
+    pub fn bitswap_stats(&self) -> crate::bitswap::BitswapStats {
+        self.bitswap.stats()
     }
 
     /// `clearbanned`. Call from a blocking thread.

@@ -18,12 +18,15 @@
 //!   [`Handle`] (bounded), results of the chain worker and answers of the serving thread;
 //! - the chain worker thread: headers, blocks and transactions in arrival order through the
 //!   backend, then a snapshot of the status and the blocks to download;
-//! - the serving thread: answers peers' headers, blocks and mempool requests from the store.
+//! - the serving thread: answers peers' headers, blocks and mempool requests from the store;
+//! - Bitswap ([`bitswap`]): tasks of their own on `libp2p-stream`, serving the store's
+//!   content by CID to any IPFS node and fetching CIDs for `getcid`.
 
 pub mod addrbook;
 pub mod backend;
 pub mod ban;
 pub mod behaviour;
+pub mod bitswap;
 pub mod config;
 pub mod error;
 pub mod gate;
@@ -36,6 +39,7 @@ pub mod service;
 mod worker;
 
 pub use backend::{Backend, BlockVerdict, HeadersVerdict, TxVerdict};
+pub use bitswap::{BitswapStats, FetchOutcome};
 pub use config::{NetConfig, parse_peer_addr};
 pub use error::NetError;
 pub use handle::{

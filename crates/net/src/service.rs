@@ -41,6 +41,7 @@ use crate::addrbook::AddrBook;
 use crate::backend::{Backend, BlockVerdict, HeadersVerdict, TxVerdict};
 use crate::ban::{BanList, Subnet};
 use crate::behaviour::{Behaviour, BehaviourEvent, BehaviourOptions, build_swarm};
+use crate::bitswap::Bitswap;
 use crate::config::{NetConfig, multiaddr_ip, without_peer_id};
 use crate::error::NetError;
 use crate::gate::BannedSubnets;
@@ -160,6 +161,13 @@ struct Peer {
     condemned: bool,
     /// Its mempool was asked for (once we had caught up with it).
     mempool_asked: bool,
+    /// Its identify info arrived.
+    identified: bool,
+    /// It refused the sync protocol before identify told what it is.
+    no_sync: bool,
+    /// An IPFS node (not a coinrs node of any chain) that speaks Bitswap: kept for Bitswap,
+    /// never synced with.
+    ipfs: bool,
 }
 
 /// What an outbound request was for.
@@ -289,6 +297,12 @@ pub async fn start(
         peer_id: Some(local),
         ..Shared::default()
     }));
+    let bitswap = Bitswap::start(
+        swarm.behaviour().streams.new_control(),
+        Arc::clone(&backend),
+        Arc::clone(&shared),
+    )
+    .map_err(NetError::Setup)?;
     let (cmd_tx, cmd_rx) = mpsc::channel(256);
     let (job_tx, job_rx) = sync_channel::<Job>(MAX_BLOCKS_PENDING + 64);
     let (done_tx, done_rx) = mpsc::channel(64);
@@ -396,6 +410,7 @@ pub async fn start(
             commands: cmd_tx,
             shared,
             bantime,
+            bitswap,
         },
         task,
     ))
@@ -548,6 +563,9 @@ impl Service {
                 addnode,
                 condemned: false,
                 mempool_asked: false,
+                identified: false,
+                no_sync: false,
+                ipfs: false,
             },
         );
         tracing::info!(%peer, %addr, inbound, relayed, "peer connected");
@@ -703,7 +721,15 @@ impl Service {
                 let what = self.pending.remove(&request_id).map(|(_, w)| w);
                 match &error {
                     request_response::OutboundFailure::UnsupportedProtocols => {
-                        self.other_chain(peer, "does not speak this chain's sync protocol");
+                        // An IPFS node refuses sync and stays for Bitswap; before identify
+                        // told what the peer is, the verdict waits for it.
+                        match self.peers.get_mut(&peer) {
+                            Some(p) if p.ipfs => {}
+                            Some(p) if !p.identified => p.no_sync = true,
+                            _ => {
+                                self.other_chain(peer, "does not speak this chain's sync protocol")
+                            }
+                        }
                     }
                     request_response::OutboundFailure::Io(e) => match frame_error(e) {
                         Some(f) => {
@@ -1339,12 +1365,32 @@ impl Service {
             return;
         };
         if info.protocol_version != protocol::identify_version(&self.genesis) {
+            let bitswap = info.protocols.contains(&crate::bitswap::PROTOCOL_1_2)
+                || info.protocols.contains(&crate::bitswap::PROTOCOL_1_1);
+            // A coinrs node of another chain speaks Bitswap too, but is of no use.
+            if bitswap && !info.protocol_version.starts_with("/coinrs/") {
+                if let Some(p) = self.peers.get_mut(&peer_id)
+                    && !p.ipfs
+                {
+                    p.ipfs = true;
+                    p.identified = true;
+                    p.agent = info.agent_version.clone();
+                    tracing::info!(peer = %peer_id, agent = %info.agent_version, "an IPFS node connected: kept for Bitswap");
+                    self.publish_shared();
+                }
+                return;
+            }
             self.other_chain(peer_id, "identify says another chain");
             return;
         }
         if let Some(p) = self.peers.get_mut(&peer_id) {
             p.agent = info.agent_version.clone();
             p.supports_hop = info.protocols.contains(&relay::HOP_PROTOCOL_NAME);
+            p.identified = true;
+            if p.no_sync {
+                self.other_chain(peer_id, "does not speak this chain's sync protocol");
+                return;
+            }
         }
         let mut addrs = info.listen_addrs;
         drop_foreign_loopback(&mut addrs);
@@ -1707,7 +1753,12 @@ impl Service {
         if self.last_status_round.elapsed() >= STATUS_EVERY {
             self.last_status_round = Instant::now();
             let status = self.snapshot.status.clone();
-            let peers: Vec<PeerId> = self.peers.keys().copied().collect();
+            let peers: Vec<PeerId> = self
+                .peers
+                .iter()
+                .filter(|(_, p)| !p.ipfs)
+                .map(|(id, _)| *id)
+                .collect();
             for p in peers {
                 self.request(p, Request::Status(status.clone()), Pending::Status);
             }

@@ -320,4 +320,15 @@ impl Backend for NodeContext {
     fn tx_bytes(&self, txid: &Txid) -> Option<Vec<u8>> {
         self.mempool().get(txid).map(|e| e.tx.encode())
     }
+
+    fn content(&self, digest: &coinrs_core::Hash) -> Option<Vec<u8>> {
+        match self.chain().content(digest) {
+            Ok(found) => found.map(|(_, bytes)| bytes),
+            Err(e) => {
+                // Without the merkle index a merkle node cannot be found: say don't-have.
+                tracing::debug!(error = %e, "bitswap: content lookup failed");
+                None
+            }
+        }
+    }
 }

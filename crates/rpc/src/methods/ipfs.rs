@@ -6,6 +6,7 @@ use std::time::Instant;
 use coinrs_chain::{BlockOutcome, ChainError};
 use coinrs_core::car::{CarError, CarReader, CarWriter};
 use coinrs_core::cid::{parse_cid, to_cid_string};
+use coinrs_net::FetchOutcome;
 use serde_json::{Value, json};
 
 use crate::context::{NodeContext, now};
@@ -21,19 +22,61 @@ pub fn getcid(ctx: &NodeContext, args: &Args) -> Result<Value, RpcError> {
             "cid must be a CIDv1 of codec raw and sha2-256 in base32 (b...), as the chain prints them: {e}"
         ))
     })?;
-    let chain = ctx.chain();
-    match chain.content(&digest) {
+    let stored = ctx.chain().content(&digest);
+    match stored {
         Ok(Some((_, bytes))) => Ok(json!(hex::encode(bytes))),
-        Ok(None) => Err(RpcError::new(
-            code::INVALID_ADDRESS_OR_KEY,
-            "CID not found: the store holds no header, transaction of the active chain or inner merkle node of its blocks with this hash (fetching from peers over Bitswap is not implemented yet)",
-        )),
-        Err(ChainError::NoMerkleIndex) => Err(RpcError::new(
-            code::MISC_ERROR,
-            ChainError::NoMerkleIndex.to_string(),
-        )),
+        Ok(None) | Err(ChainError::NoMerkleIndex) => {
+            let no_index = stored.is_err();
+            let Some(net) = ctx.net.get() else {
+                return Err(not_found(no_index, "the network is off"));
+            };
+            match net.fetch_cid(digest, FETCH_TIMEOUT) {
+                FetchOutcome::Found(bytes, peer) => {
+                    // Bitswap checked the hash; check again, it is cheap and it is the promise.
+                    if coinrs_core::hash::sha256(&bytes) != digest {
+                        return Err(RpcError::new(
+                            code::MISC_ERROR,
+                            format!("peer {peer} sent content that does not match the CID"),
+                        ));
+                    }
+                    Ok(json!(hex::encode(bytes)))
+                }
+                FetchOutcome::NotFound { asked: 0 } => {
+                    Err(not_found(no_index, "no peer is connected to ask"))
+                }
+                FetchOutcome::NotFound { asked } => Err(not_found(
+                    no_index,
+                    &format!("none of the {asked} connected peers has it (Bitswap)"),
+                )),
+                FetchOutcome::TimedOut { asked } => Err(not_found(
+                    no_index,
+                    &format!(
+                        "no block from the {asked} peers asked over Bitswap within {} s",
+                        FETCH_TIMEOUT.as_secs()
+                    ),
+                )),
+            }
+        }
         Err(e) => Err(e.into()),
     }
+}
+
+/// How long `getcid` waits for peers.
+const FETCH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+fn not_found(no_index: bool, why: &str) -> RpcError {
+    if no_index {
+        return RpcError::new(
+            code::MISC_ERROR,
+            format!("{} (and {why})", ChainError::NoMerkleIndex),
+        );
+    }
+    RpcError::new(
+        code::INVALID_ADDRESS_OR_KEY,
+        format!(
+            "CID not found: the store holds no header, transaction of the active chain or inner merkle node of its blocks with this hash, and {why}"
+        ),
+    )
 }
 
 /// A path argument: relative paths are taken from the chain folder.

@@ -55,7 +55,9 @@ pub fn getconnectioncount(ctx: &NodeContext, _: &Args) -> Result<Value, RpcError
 }
 
 pub fn getnetworkinfo(ctx: &NodeContext, _: &Args) -> Result<Value, RpcError> {
-    let shared = net(ctx)?.shared();
+    let handle = net(ctx)?;
+    let shared = handle.shared();
+    let bitswap = handle.bitswap_stats();
     let inbound = shared.peers.iter().filter(|p| p.inbound).count();
     let fee = ctx.mempool().policy().min_relay_fee_per_kb;
     Ok(json!({
@@ -79,6 +81,13 @@ pub fn getnetworkinfo(ctx: &NodeContext, _: &Args) -> Result<Value, RpcError> {
         "holepunching": {
             "direct_upgrades": shared.hole_punch.direct_upgrades,
             "failures": shared.hole_punch.failures,
+        },
+        "bitswap": {
+            "blocks_sent": bitswap.blocks_sent,
+            "dont_have_sent": bitswap.dont_have_sent,
+            "wants_dropped": bitswap.wants_dropped,
+            "messages_dropped": bitswap.messages_dropped,
+            "blocks_fetched": bitswap.blocks_fetched,
         },
         "relayfee": crate::json::amount(fee),
         "warnings": "",

@@ -108,4 +108,6 @@ pub trait Backend: Send + Sync + 'static {
     /// header, a transaction of the active chain or an inner merkle node, checked against the
     /// digest; `None` when the store holds none (Bitswap answers don't-have).
     fn content(&self, digest: &coinrs_core::Hash) -> Option<Vec<u8>>;
+    /// Hashes of the newest `max` blocks of the active chain, oldest first.
+    fn recent_block_hashes(&self, max: usize) -> Vec<BlockHash>;
 }

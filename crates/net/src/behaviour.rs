@@ -27,6 +27,13 @@ use crate::gate::{BannedSubnets, Gate};
 use crate::protocol::{self, SyncCodec};
 use crate::relay_server::RelayServer;
 
+/// The IPFS DHT's protocol (the Amino DHT of IPFS nodes).
+pub const IPFS_KAD_PROTOCOL: libp2p::StreamProtocol =
+    libp2p::StreamProtocol::new("/ipfs/kad/1.0.0");
+/// Blocks whose CIDs the node provides on the IPFS DHT at once: the newest of the active
+/// chain (older records are withdrawn as new blocks come).
+pub const IPFS_PROVIDE_MAX: usize = 1024;
+
 /// How long a sync request may wait for its response.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -59,6 +66,9 @@ pub struct Behaviour {
     pub relay_client: relay::client::Behaviour,
     /// Hole punching: upgrades a relayed connection to a direct one.
     pub dcutr: dcutr::Behaviour,
+    /// The IPFS DHT (`--ipfs-dht`): provider records for block CIDs, so that IPFS nodes
+    /// find coinrs nodes that hold them.
+    pub ipfs_kad: Toggle<kad::Behaviour<MemoryStore>>,
     /// Raw streams for Bitswap (served by [`crate::bitswap`]).
     pub streams: libp2p_stream::Behaviour,
 }
@@ -70,6 +80,8 @@ pub struct BehaviourOptions {
     pub mdns: bool,
     /// Run Kademlia.
     pub dht: bool,
+    /// Run the IPFS DHT.
+    pub ipfs_dht: bool,
     /// The banned subnets the gate refuses.
     pub banned: BannedSubnets,
     /// Most inbound connections.
@@ -169,6 +181,20 @@ impl Behaviour {
             kad.set_mode(Some(kad::Mode::Server));
             kad
         });
+        let ipfs_kad = opts.ipfs_dht.then(|| {
+            let config = kad::Config::new(IPFS_KAD_PROTOCOL);
+            let store = MemoryStore::with_config(
+                peer_id,
+                kad::store::MemoryStoreConfig {
+                    max_provided_keys: IPFS_PROVIDE_MAX,
+                    ..Default::default()
+                },
+            );
+            let mut kad = kad::Behaviour::with_config(peer_id, store, config);
+            // Answer IPFS nodes' queries (provider lookups) also behind NAT.
+            kad.set_mode(Some(kad::Mode::Server));
+            kad
+        });
         let mdns = if opts.mdns {
             Some(
                 mdns::tokio::Behaviour::new(mdns::Config::default(), peer_id)
@@ -214,6 +240,7 @@ impl Behaviour {
             sync,
             gossip,
             kad: kad.into(),
+            ipfs_kad: ipfs_kad.into(),
             mdns: mdns.into(),
             autonat,
             relay: relay.into(),

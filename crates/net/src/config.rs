@@ -52,6 +52,9 @@ pub struct NetConfig {
     pub upnp: bool,
     /// Ask the router for a port mapping by PCP, then NAT-PMP (`--natpmp`).
     pub natpmp: bool,
+    /// Join the IPFS DHT (`/ipfs/kad/1.0.0`) and publish provider records for the newest
+    /// blocks' CIDs (`--ipfs-dht`).
+    pub ipfs_dht: bool,
 }
 
 impl NetConfig {
@@ -75,6 +78,7 @@ impl NetConfig {
             private_network: false,
             upnp: false,
             natpmp: false,
+            ipfs_dht: false,
         }
     }
 }

@@ -95,6 +95,15 @@ fn drop_foreign_loopback(addrs: &mut Vec<Multiaddr>) {
     }
 }
 
+/// The IPFS DHT key of a block's CID: its multihash (`12 20 || hash`), as IPFS nodes look
+/// providers up.
+fn ipfs_key(hash: &BlockHash) -> kad::RecordKey {
+    let mut key = Vec::with_capacity(34);
+    key.extend_from_slice(&[0x12, 0x20]);
+    key.extend_from_slice(&hash.0);
+    kad::RecordKey::new(&key)
+}
+
 fn unix_now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -165,8 +174,8 @@ struct Peer {
     identified: bool,
     /// It refused the sync protocol before identify told what it is.
     no_sync: bool,
-    /// An IPFS node (not a coinrs node of any chain) that speaks Bitswap: kept for Bitswap,
-    /// never synced with.
+    /// A libp2p node that is no coinrs node (an IPFS node): kept for Bitswap and the IPFS
+    /// DHT, never synced with.
     ipfs: bool,
 }
 
@@ -247,6 +256,9 @@ struct Service {
     hole_punch: HolePunchStats,
     /// Port mapping state: UPnP, then PCP/NAT-PMP.
     portmapping: [Option<crate::portmap::MappingState>; 2],
+    /// Blocks provided on the IPFS DHT, oldest first.
+    provided: VecDeque<BlockHash>,
+    provided_set: HashSet<BlockHash>,
 }
 
 /// Starts the network: loads the node key, builds the swarm, starts listening and spawns the
@@ -260,15 +272,27 @@ pub async fn start(
     let key = keyfile::load_or_create(&cfg.dir)?;
     let status = {
         let b = Arc::clone(&backend);
-        tokio::task::spawn_blocking(move || (b.status(), b.missing_blocks(WINDOW)))
-            .await
-            .map_err(|e| NetError::Setup(e.to_string()))?
+        let provide = if cfg.ipfs_dht {
+            crate::behaviour::IPFS_PROVIDE_MAX
+        } else {
+            0
+        };
+        tokio::task::spawn_blocking(move || {
+            (
+                b.status(),
+                b.missing_blocks(WINDOW),
+                b.recent_block_hashes(provide),
+            )
+        })
+        .await
+        .map_err(|e| NetError::Setup(e.to_string()))?
     };
     let genesis = status.0.genesis;
     let gate = BannedSubnets::default();
     let opts = BehaviourOptions {
         mdns: cfg.mdns,
         dht: cfg.dht,
+        ipfs_dht: cfg.ipfs_dht,
         banned: gate.clone(),
         max_inbound: if cfg.accept_inbound {
             cfg.max_inbound
@@ -346,6 +370,7 @@ pub async fn start(
         snapshot: Snapshot {
             status: status.0,
             missing: status.1,
+            recent: Vec::new(),
         },
         bans: BanList::load(&cfg.dir),
         gate,
@@ -372,8 +397,11 @@ pub async fn start(
         relay_backoff: HashMap::new(),
         hole_punch: HolePunchStats::default(),
         portmapping: [None, None],
+        provided: VecDeque::new(),
+        provided_set: HashSet::new(),
         cfg,
     };
+    service.provide(&status.2);
     service.progress_height = service.snapshot.status.height;
     service.sync_gate();
     let bantime = service.cfg.bantime;
@@ -1008,6 +1036,42 @@ impl Service {
         );
     }
 
+    // ---- the IPFS DHT ----
+
+    /// Publishes provider records for blocks not provided yet (newest last), withdrawing the
+    /// oldest beyond [`crate::behaviour::IPFS_PROVIDE_MAX`].
+    fn provide(&mut self, hashes: &[BlockHash]) {
+        let Some(kad) = self.swarm.behaviour_mut().ipfs_kad.as_mut() else {
+            return;
+        };
+        let mut added = 0usize;
+        for hash in hashes {
+            if !self.provided_set.insert(*hash) {
+                continue;
+            }
+            if let Err(e) = kad.start_providing(ipfs_key(hash)) {
+                tracing::warn!(error = %e, "IPFS DHT: cannot store a provider record");
+                self.provided_set.remove(hash);
+                continue;
+            }
+            added += 1;
+            self.provided.push_back(*hash);
+            while self.provided.len() > crate::behaviour::IPFS_PROVIDE_MAX {
+                if let Some(old) = self.provided.pop_front() {
+                    self.provided_set.remove(&old);
+                    kad.stop_providing(&ipfs_key(&old));
+                }
+            }
+        }
+        if added > 0 {
+            tracing::debug!(
+                added,
+                total = self.provided.len(),
+                "IPFS DHT: providing block CIDs"
+            );
+        }
+    }
+
     // ---- the worker's results ----
 
     fn on_done(&mut self, d: Done) {
@@ -1018,6 +1082,8 @@ impl Service {
                 self.judged.clear();
                 self.update_ibd();
                 if tip_moved {
+                    let recent = std::mem::take(&mut self.snapshot.recent);
+                    self.provide(&recent);
                     self.log_progress();
                     self.fetch_mempools();
                     self.status_due = true;
@@ -1364,18 +1430,26 @@ impl Service {
         let identify::Event::Received { peer_id, info, .. } = event else {
             return;
         };
+        if info
+            .protocols
+            .contains(&crate::behaviour::IPFS_KAD_PROTOCOL)
+            && let Some(kad) = self.swarm.behaviour_mut().ipfs_kad.as_mut()
+        {
+            for addr in &info.listen_addrs {
+                kad.add_address(&peer_id, addr.clone());
+            }
+        }
         if info.protocol_version != protocol::identify_version(&self.genesis) {
-            let bitswap = info.protocols.contains(&crate::bitswap::PROTOCOL_1_2)
-                || info.protocols.contains(&crate::bitswap::PROTOCOL_1_1);
-            // A coinrs node of another chain speaks Bitswap too, but is of no use.
-            if bitswap && !info.protocol_version.starts_with("/coinrs/") {
+            // A libp2p node that is no coinrs node (an IPFS node) may use Bitswap and the
+            // IPFS DHT; a coinrs node of another chain is of no use.
+            if !info.protocol_version.starts_with("/coinrs/") {
                 if let Some(p) = self.peers.get_mut(&peer_id)
                     && !p.ipfs
                 {
                     p.ipfs = true;
                     p.identified = true;
                     p.agent = info.agent_version.clone();
-                    tracing::info!(peer = %peer_id, agent = %info.agent_version, "an IPFS node connected: kept for Bitswap");
+                    tracing::info!(peer = %peer_id, agent = %info.agent_version, "a libp2p node of no coinrs chain (IPFS) connected: kept for Bitswap and the IPFS DHT, not synced with");
                     self.publish_shared();
                 }
                 return;

@@ -102,7 +102,12 @@ pub(crate) enum Done {
 pub(crate) struct Snapshot {
     pub status: Status,
     pub missing: Vec<(BlockHash, u64)>,
+    /// The newest blocks of the active chain (for IPFS provider records).
+    pub recent: Vec<BlockHash>,
 }
+
+/// Blocks of the active chain each snapshot lists.
+pub(crate) const SNAPSHOT_RECENT: usize = 64;
 
 /// Runs the chain worker until the job channel closes.
 pub(crate) fn run_chain_worker(
@@ -117,6 +122,7 @@ pub(crate) fn run_chain_worker(
         Done::Snapshot(Snapshot {
             status: backend.status(),
             missing: backend.missing_blocks(WINDOW),
+            recent: backend.recent_block_hashes(SNAPSHOT_RECENT),
         })
     };
     loop {

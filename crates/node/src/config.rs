@@ -82,6 +82,12 @@ pub struct Options {
     /// except on regtest].
     #[arg(long, env = "COINRS_NATPMP", num_args = 0..=1, default_missing_value = "true")]
     pub natpmp: Option<bool>,
+    /// Join the IPFS DHT (/ipfs/kad/1.0.0) and publish provider records for the CIDs of the
+    /// newest 1 024 blocks (and each new one), so that IPFS nodes find this node as a
+    /// provider (docs/ipfs.md). It uses the connected peers that speak that DHT; no public
+    /// IPFS bootstrap node is dialled.
+    #[arg(long, env = "COINRS_IPFS_DHT", num_args = 0..=1, default_missing_value = "true", default_value = "false")]
+    pub ipfs_dht: bool,
     /// Relay connections for peers behind NAT (Circuit Relay v2, bounded) while this node is
     /// found publicly reachable.
     #[arg(long, env = "COINRS_RELAY_SERVICE", num_args = 0..=1, default_missing_value = "true", default_value = "true")]
@@ -284,6 +290,7 @@ pub fn net_config(
     cfg.bantime = std::time::Duration::from_secs(o.bantime);
     cfg.upnp = o.upnp.unwrap_or(discovery) && o.listen;
     cfg.natpmp = o.natpmp.unwrap_or(discovery) && o.listen;
+    cfg.ipfs_dht = o.ipfs_dht;
     cfg.relay_service = o.relay_service;
     cfg.private_network = o.private_network;
     cfg.max_inbound = o.maxconnections.saturating_sub(cfg.target_outbound as u32);

@@ -321,6 +321,13 @@ impl Backend for NodeContext {
         self.mempool().get(txid).map(|e| e.tx.encode())
     }
 
+    fn recent_block_hashes(&self, max: usize) -> Vec<BlockHash> {
+        let chain = self.chain();
+        let height = chain.height();
+        let from = (height + 1).saturating_sub(max as u64);
+        (from..=height).filter_map(|h| chain.hash_at(h)).collect()
+    }
+
     fn content(&self, digest: &coinrs_core::Hash) -> Option<Vec<u8>> {
         match self.chain().content(digest) {
             Ok(found) => found.map(|(_, bytes)| bytes),

@@ -173,6 +173,7 @@ async fn run(
     let opts = BehaviourOptions {
         mdns: false,
         dht: false,
+        ipfs_dht: false,
         banned: Default::default(),
         max_inbound: 16,
         max_outbound: 16,

@@ -7,6 +7,7 @@
 //! The binaries are taken from the target folder of the running test (`target/debug/`): the
 //! test command builds them first (`cargo build --bins`); a missing binary is a clear panic.
 
+pub mod bitswap;
 pub mod hostile;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};

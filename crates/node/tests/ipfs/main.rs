@@ -1,6 +1,8 @@
 //! IPFS through a real coinrsd: the content behind every CID of the chain (headers,
-//! transactions, inner merkle nodes) from the node's store by `getcid`, and CAR files.
+//! transactions, inner merkle nodes) from the node's store by `getcid`, CAR files, Bitswap
+//! and the IPFS DHT (with Helia and js-libp2p as the independent IPFS implementations).
 
+mod bitswap;
 mod car;
 
 use coinrs_core::address::encode_address;

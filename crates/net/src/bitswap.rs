@@ -591,16 +591,28 @@ impl Bitswap {
                     None => {}
                 }
             }
+            let mut failed = None;
             for message in messages {
                 if message.payload.is_empty() && message.block_presences.is_empty() {
                     continue;
                 }
                 if let Err(e) = self.send(peer, &mut out, message).await {
-                    tracing::debug!(%peer, error = %e, "bitswap: could not answer the peer");
-                    out = None;
+                    failed = Some(e);
+                    break;
                 }
             }
             let mut st = self.state();
+            if let Some(e) = failed {
+                // The peer is gone or refuses our streams: forget its wants rather than
+                // dialling it again for each batch.
+                tracing::debug!(%peer, error = %e, "bitswap: could not answer the peer; its wants are dropped");
+                if let Some(p) = st.peers.get_mut(&peer) {
+                    p.wants.clear();
+                    p.queued.clear();
+                }
+                out = None;
+                continue;
+            }
             st.stats.blocks_sent += sent_blocks;
             st.stats.dont_have_sent += sent_dont_have;
         }

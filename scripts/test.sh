@@ -29,7 +29,7 @@ if ! python3 -c 'import bitcoinrpc' 2>/dev/null; then
     python3 -m pip install --quiet --disable-pip-version-check python-bitcoinrpc
 fi
 
-step "test tools: @ipld/car (an independent CAR reader, npm, for crates/node/tests/ipfs)"
+step "IPFS test tools (npm, for crates/node/tests/ipfs): @ipld/car, Helia with Bitswap, js-libp2p with kad-dht, Node 22"
 ipfs_js=crates/node/tests/ipfs/js
 # Installed again only when the lock file changed since the last install.
 if ! cmp -s "$ipfs_js/package-lock.json" "$ipfs_js/node_modules/.coinrs-installed-lock" 2>/dev/null; then

@@ -142,7 +142,13 @@ fn bench_connect(c: &mut Criterion) {
     group.throughput(Throughput::Elements(CONNECT_INPUTS));
     // `flush`: the blocks durable, their unspent outputs in the cache (as a node runs);
     // `flush_all`: the unspent outputs left by the 20 blocks written to redb too.
-    for (name, write_cache) in [("1in2out_blocks", false), ("1in2out_blocks_written", true)] {
+    // `merkle_index`: as `1in2out_blocks` with the index of inner merkle nodes that coinrsd
+    // keeps by default for IPFS (`--merkleindex`), to measure what it costs.
+    for (name, write_cache, merkle_index) in [
+        ("1in2out_blocks", false, false),
+        ("1in2out_blocks_written", true, false),
+        ("1in2out_blocks_merkle_index", false, true),
+    ] {
         group.bench_function(name, |b| {
             let (blocks, template) = setup.get_or_init(|| {
                 let blocks = build(110, 20, 1000, 0);
@@ -162,7 +168,15 @@ fn bench_connect(c: &mut Criterion) {
                     for f in ["blocks.redb", "chainstate.redb"] {
                         std::fs::copy(template.path().join(f), dir.path().join(f)).unwrap();
                     }
-                    let mut chain = open(dir.path());
+                    let mut chain = if merkle_index {
+                        let opts = ChainOptions {
+                            merkle_index: true,
+                            ..options()
+                        };
+                        Chain::open(dir.path(), ChainParams::regtest(), &opts, NOW).unwrap()
+                    } else {
+                        open(dir.path())
+                    };
                     let start = Instant::now();
                     submit_all(&mut chain, &blocks.spend);
                     if write_cache {

@@ -498,6 +498,19 @@ fn units(v: &Value) -> i64 {
     sign * (whole.parse::<i64>().unwrap() * 100_000_000 + frac.parse::<i64>().unwrap())
 }
 
+/// `sendtoaddress` from `wallet` of an amount given in units; returns the txid.
+fn send_units(node: &Node, wallet: &str, to: &str, units: u64) -> Value {
+    w(
+        node,
+        wallet,
+        "sendtoaddress",
+        json!([
+            to,
+            format!("{}.{:08}", units / 100_000_000, units % 100_000_000)
+        ]),
+    )
+}
+
 /// The smallest output or change the wallet makes (docs/wallet.md), in base units.
 const DUST: u64 = 1000;
 
@@ -541,15 +554,7 @@ fn coin_selection_pays_an_exact_match_without_change_and_never_makes_dust_change
     let mut want = vec![outpoint_of(100_000_000), outpoint_of(200_000_000)];
     want.sort();
     let amount = 300_000_000 - fee(2, 1);
-    let txid = w(
-        &node,
-        "payer",
-        "sendtoaddress",
-        json!([
-            outsider,
-            format!("{}.{:08}", amount / 100_000_000, amount % 100_000_000)
-        ]),
-    );
+    let txid = send_units(&node, "payer", &outsider, amount);
     let tx = wallet_tx(&node, "payer", &txid);
     let mut spent: Vec<(String, u64)> = tx
         .inputs
@@ -579,15 +584,7 @@ fn coin_selection_pays_an_exact_match_without_change_and_never_makes_dust_change
     // after its own 40 bytes of fee, below the dust threshold: no change, the 1020 go to
     // the fee.
     let amount = 400_000_000 - fee(1, 1) - 1020;
-    let txid = w(
-        &node,
-        "payer",
-        "sendtoaddress",
-        json!([
-            outsider,
-            format!("{}.{:08}", amount / 100_000_000, amount % 100_000_000)
-        ]),
-    );
+    let txid = send_units(&node, "payer", &outsider, amount);
     let tx = wallet_tx(&node, "payer", &txid);
     assert_eq!(
         tx.outputs.len(),
@@ -605,15 +602,7 @@ fn coin_selection_pays_an_exact_match_without_change_and_never_makes_dust_change
     // threshold: 1000 units.
     fund(&["5"]);
     let amount = 500_000_000 - fee(1, 1) - 1040;
-    let txid = w(
-        &node,
-        "payer",
-        "sendtoaddress",
-        json!([
-            outsider,
-            format!("{}.{:08}", amount / 100_000_000, amount % 100_000_000)
-        ]),
-    );
+    let txid = send_units(&node, "payer", &outsider, amount);
     let tx = wallet_tx(&node, "payer", &txid);
     assert_eq!(tx.outputs.len(), 2, "{tx:?}");
     let mut values: Vec<u64> = tx.outputs.iter().map(|o| o.value).collect();

@@ -73,6 +73,8 @@ const STATUS_EVERY: Duration = Duration::from_secs(30);
 const MAX_TIP_AGE: u64 = 24 * 3600;
 /// How often a Kademlia random walk looks for peers.
 const WALK_EVERY: Duration = Duration::from_secs(10);
+/// How long (seconds) a peer that refused sync may stay without identifying itself.
+const UNIDENTIFIED_GRACE: u64 = 30;
 /// Relays a node behind NAT holds reservations on.
 pub const MAX_RELAYS: usize = 2;
 /// How long to wait before asking a relay again after it refused or the reservation ended.
@@ -1779,6 +1781,17 @@ impl Service {
     }
 
     fn on_tick(&mut self) {
+        // A peer that refused sync and never said what it is (no identify) is of no use.
+        let now = unix_now();
+        let silent: Vec<PeerId> = self
+            .peers
+            .iter()
+            .filter(|(_, p)| p.no_sync && !p.identified && now >= p.conntime + UNIDENTIFIED_GRACE)
+            .map(|(id, _)| *id)
+            .collect();
+        for peer in silent {
+            self.other_chain(peer, "refuses sync and sent no identify");
+        }
         // Peers we were told to keep.
         let redial: Vec<Multiaddr> = self
             .addnodes

@@ -14,21 +14,10 @@ use coinrs_net::bitswap::{
     self, Entry, MAX_WANTS_PER_PEER, Message, PresenceType, SERVE_BURST, SERVE_PER_SEC, WantType,
     Wantlist,
 };
-use coinrs_testkit::Node;
+use coinrs_testkit::{Node, wait_until};
 use serde_json::{Value, json};
 
 use crate::{address, block_with_spends, nodes_of, parse_hash, txids_of};
-
-fn wait_until(secs: u64, what: &str, mut cond: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    while !cond() {
-        assert!(
-            Instant::now() < deadline,
-            "timed out after {secs} s: {what}"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
 
 /// A regtest node that mined 103 blocks and one with three spends (several merkle nodes).
 fn source(args: &[&str]) -> (Node, String) {

@@ -6,8 +6,6 @@ mod defence;
 mod nat;
 mod sync;
 
-use std::time::{Duration, Instant};
-
 use coinrs_core::address::encode_address;
 use coinrs_core::sig::SigningKey;
 use coinrs_testkit::Node;
@@ -28,17 +26,7 @@ pub fn node(args: &[&str]) -> Node {
     Node::start("regtest", args).expect("start coinrsd")
 }
 
-/// Waits until `cond` holds, polling every 100 ms; panics with `what` after `secs`.
-pub fn wait_until(secs: u64, what: &str, mut cond: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    while !cond() {
-        assert!(
-            Instant::now() < deadline,
-            "timed out after {secs} s: {what}"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
+pub use coinrs_testkit::wait_until;
 
 /// The node's tip hash.
 pub fn tip(n: &Node) -> Value {

@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use coinrs_testkit::{Node, RpcError};
+use coinrs_testkit::{Node, RpcError, wait_until};
 use serde_json::{Value, json};
 
 /// Calls `method` on wallet `wallet` (`POST /wallet/NAME`).
@@ -38,14 +38,6 @@ fn balances(node: &Node, wallet: &str) -> (String, String, String) {
         m["untrusted_pending"].to_string(),
         m["immature"].to_string(),
     )
-}
-
-fn wait_until(what: &str, mut f: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !f() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
 }
 
 #[test]
@@ -205,7 +197,9 @@ fn locked_wallets_refuse_to_spend_and_restores_find_the_coins() {
     let fresh = Node::start("regtest", &[]).expect("start coinrsd");
     fresh.rpc("addnode", json!([node.p2p_addr(), "add"]));
     let height = node.rpc("getblockcount", json!([]));
-    wait_until("sync", || fresh.rpc("getblockcount", json!([])) == height);
+    wait_until(30, "sync", || {
+        fresh.rpc("getblockcount", json!([])) == height
+    });
     fresh.rpc(
         "createwallet",
         json!(["restored", false, false, "", mnemonic]),
@@ -224,17 +218,19 @@ fn two_nodes_pay_each_other_and_agree_after_each_block() {
     b.rpc("createwallet", json!(["b"]));
     let a_addr = a.rpc("getnewaddress", json!([]));
     a.rpc("generatetoaddress", json!([101, a_addr]));
-    wait_until("sync", || b.rpc("getblockcount", json!([])) == json!(101));
+    wait_until(30, "sync", || {
+        b.rpc("getblockcount", json!([])) == json!(101)
+    });
 
     let b_addr = b.rpc("getnewaddress", json!([]));
     let txid = a.rpc("sendmany", json!(["", {b_addr.as_str().unwrap(): "12.5"}]));
     // The payment reaches b's mempool and wallet over the network.
-    wait_until("relay", || {
+    wait_until(30, "relay", || {
         b.rpc("getrawmempool", json!([])) == json!([txid.clone()])
     });
     assert_eq!(balances(&b, "b").1, "12.50000000");
     let hash = b.generate(1);
-    wait_until("block", || {
+    wait_until(30, "block", || {
         a.rpc("getbestblockhash", json!([])) == json!(hash[0])
     });
     assert_eq!(balances(&b, "b").0, "12.50000000");
@@ -255,7 +251,7 @@ fn two_nodes_pay_each_other_and_agree_after_each_block() {
         String::from_utf8_lossy(&out.stderr)
     );
     let hash = b.generate(1);
-    wait_until("block", || {
+    wait_until(30, "block", || {
         a.rpc("getbestblockhash", json!([])) == json!(hash[0])
     });
     let b_trusted: f64 = balances(&b, "b").0.parse().unwrap();
@@ -311,11 +307,11 @@ fn a_reorganisation_drops_a_payment_and_a_new_block_confirms_it_again() {
 #[test]
 fn mining_without_an_address_pays_the_wallet_default() {
     let node = Node::start("regtest", &["--mine", "--mine-threads", "1"]).expect("start");
-    wait_until("a mined block", || {
+    wait_until(30, "a mined block", || {
         node.rpc("getblockcount", json!([])).as_u64().unwrap() >= 1
     });
     assert_eq!(node.rpc("listwallets", json!([])), json!(["default"]));
-    wait_until("immature coins", || {
+    wait_until(30, "immature coins", || {
         balances(&node, "default").2 != "0.00000000"
     });
 }
@@ -660,7 +656,9 @@ fn a_backup_restores_on_a_fresh_node_and_catches_up_with_later_coins() {
     let fresh = Node::start("regtest", &[]).expect("start coinrsd");
     fresh.rpc("addnode", json!([node.p2p_addr(), "add"]));
     let height = node.rpc("getblockcount", json!([]));
-    wait_until("sync", || fresh.rpc("getblockcount", json!([])) == height);
+    wait_until(30, "sync", || {
+        fresh.rpc("getblockcount", json!([])) == height
+    });
     let wallets = fresh.chain_dir().join("wallets");
     std::fs::create_dir_all(&wallets).unwrap();
     std::fs::copy(&backup, wallets.join("restored.redb")).unwrap();
@@ -701,7 +699,7 @@ fn a_backup_restores_on_a_fresh_node_and_catches_up_with_later_coins() {
     );
     fresh.rpc("walletpassphrase", json!(["pass", 60]));
     let txid = fresh.rpc("sendtoaddress", json!([Node::address(6), "1"]));
-    wait_until("relay", || {
+    wait_until(30, "relay", || {
         node.rpc("getrawmempool", json!([])) == json!([txid.clone()])
     });
 }

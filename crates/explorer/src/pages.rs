@@ -738,7 +738,7 @@ fn peers_page(s: &Explorer) -> Reply {
                 tbody { @for p in &shared.peers {
                     tr { td { (p.id) } td.mono title=(p.peer_id) { (short(&p.peer_id.to_string())) }
                         td.mono.wrap { (p.addr) }
-                        td { @if p.inbound { "inbound" } @else { "outbound" } @if p.relayed { " (relayed)" } @if p.addnode { " (addnode)" } }
+                        td { @if p.inbound { "inbound" } @else { "outbound" } @if p.relayed { " (relayed)" } @if p.addnode { " (addnode)" } @if p.ipfs { " (IPFS node)" } }
                         td.num { (p.synced_headers) } td.num { (p.synced_blocks) }
                         td.num { @match p.ping_micros { Some(m) => (format!("{:.1}", m as f64 / 1000.0)), None => "—" } }
                         td { (age(now.saturating_sub(p.conntime))) } td.num { (p.bytes_sent) } td.num { (p.bytes_recv) }

@@ -47,6 +47,8 @@ pub struct PeerInfo {
     pub agent: String,
     /// A peer kept by `--addnode` / `addnode add`.
     pub addnode: bool,
+    /// A libp2p node that is no coinrs node (an IPFS node): Bitswap and the IPFS DHT only.
+    pub ipfs: bool,
 }
 
 /// Sync progress as `getblockchaininfo` reports it.

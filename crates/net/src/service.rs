@@ -1880,6 +1880,7 @@ impl Service {
                 blocks_in_flight: p.in_flight.len(),
                 agent: p.agent.clone(),
                 addnode: p.addnode,
+                ipfs: p.ipfs,
             })
             .collect::<Vec<_>>();
         let sync = SyncProgress {

@@ -44,6 +44,7 @@ pub fn getpeerinfo(ctx: &NodeContext, _: &Args) -> Result<Value, RpcError> {
                 "inflight": p.blocks_in_flight,
                 "subver": p.agent,
                 "addnode": p.addnode,
+                "ipfs": p.ipfs,
             })
         })
         .collect();

@@ -145,13 +145,23 @@ fn a_bare_bitswap_client_gets_blocks_haves_and_dont_haves() {
         want(to_cid_bytes(&unknown).to_vec(), WantType::Block),
         want(foreign.clone(), WantType::Block),
     ]);
-    let answers = coinrs_testkit::bitswap::exchange(
-        &addr,
-        request,
-        Duration::from_secs(2),
-        Duration::from_secs(30),
-    )
-    .unwrap();
+    let client = std::thread::spawn(move || {
+        coinrs_testkit::bitswap::exchange(
+            &addr,
+            request,
+            Duration::from_secs(3),
+            Duration::from_secs(30),
+        )
+    });
+    // While it is connected, the node lists the client as an IPFS peer.
+    wait_until(20, "the client listed as an IPFS peer", || {
+        a.rpc("getpeerinfo", json!([]))
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["ipfs"] == json!(true))
+    });
+    let answers = client.join().unwrap().unwrap();
     let blocks: Vec<_> = answers
         .iter()
         .flat_map(|a| a.message.payload.clone())

@@ -326,35 +326,90 @@ type PcpMapping = (
     &'static str,
 );
 
+/// Whether a PCP attempt got no answer at all: nothing listens on the router's port 5351
+/// (ICMP refused: a socket error) or the router stays silent (a timeout). `crab_nat` falls back
+/// to NAT-PMP only when the router answers PCP with "unsupported version", as RFC 6887 asks;
+/// a NAT-PMP-only router (or a firewall in front of it) that drops PCP requests instead would
+/// then never be asked by NAT-PMP, so such failures try NAT-PMP too. A router that answered
+/// PCP with an error (not authorised, no resources…) is not asked again by NAT-PMP.
+fn pcp_unanswered(e: &crab_nat::MappingFailure) -> bool {
+    matches!(
+        e,
+        crab_nat::MappingFailure::Pcp(
+            crab_nat::pcp::Failure::Timeout | crab_nat::pcp::Failure::Socket(_)
+        )
+    )
+}
+
+/// Maps `port` (of `protocol`) on `gateway`: by NAT-PMP only when `natpmp_only` (the TCP
+/// mapping was made by NAT-PMP), else by PCP, falling back to NAT-PMP when the router answers
+/// "unsupported version" (`crab_nat`) or does not answer PCP at all (`pcp_unanswered`).
+async fn map_port(
+    gateway: IpAddr,
+    local: IpAddr,
+    protocol: crab_nat::InternetProtocol,
+    port: NonZeroU16,
+    options: crab_nat::PortMappingOptions,
+    natpmp_only: bool,
+) -> Result<crab_nat::PortMapping, String> {
+    let natpmp = || async {
+        crab_nat::natpmp::port_mapping(gateway, protocol, port, options)
+            .await
+            .map_err(|e| format!("router {gateway}: NAT-PMP: {e}"))
+    };
+    if natpmp_only {
+        return natpmp().await;
+    }
+    match crab_nat::PortMapping::new(gateway, local, protocol, port, options).await {
+        Ok(m) => Ok(m),
+        Err(e) if pcp_unanswered(&e) => {
+            tracing::debug!(%gateway, error = %e, "port mapping: no PCP answer, trying NAT-PMP");
+            natpmp()
+                .await
+                .map_err(|n| format!("router {gateway}: {e}; {n}"))
+        }
+        Err(e) => Err(format!("router {gateway}: {e}")),
+    }
+}
+
 async fn pcp_map(port: NonZeroU16) -> Result<PcpMapping, String> {
     let table = std::fs::read_to_string("/proc/net/route")
         .map_err(|e| format!("cannot read the routing table: {e}"))?;
     let gateway = IpAddr::V4(default_gateway(&table).ok_or("no default gateway")?);
+    pcp_map_at(gateway, port, pcp_timeouts()).await
+}
+
+/// `pcp_map` with the router at `gateway` (a test's fake router) and these timeouts.
+async fn pcp_map_at(
+    gateway: IpAddr,
+    port: NonZeroU16,
+    timeouts: crab_nat::TimeoutConfig,
+) -> Result<PcpMapping, String> {
     let local = local_ip_towards(gateway)?;
     let options = crab_nat::PortMappingOptions {
         external_port: Some(port),
         lifetime_seconds: Some(LEASE_SECS),
-        timeout_config: Some(pcp_timeouts()),
+        timeout_config: Some(timeouts),
     };
-    let mapping = crab_nat::PortMapping::new(
+    let mapping = map_port(
         gateway,
         local,
         crab_nat::InternetProtocol::Tcp,
         port,
         options,
+        false,
     )
-    .await
-    .map_err(|e| format!("router {gateway}: {e}"))?;
+    .await?;
     let (external, protocol) = match mapping.mapping_type() {
         crab_nat::PortMappingType::Pcp { external_ip, .. } => (external_ip, "pcp"),
         crab_nat::PortMappingType::NatPmp => {
-            let ip = crab_nat::natpmp::external_address(gateway, Some(pcp_timeouts()))
+            let ip = crab_nat::natpmp::external_address(gateway, Some(timeouts))
                 .await
                 .map_err(|e| format!("router {gateway}: NAT-PMP external address: {e}"))?;
             (IpAddr::V4(ip), "natpmp")
         }
     };
-    let udp = crab_nat::PortMapping::new(
+    let udp = map_port(
         gateway,
         local,
         crab_nat::InternetProtocol::Udp,
@@ -363,6 +418,7 @@ async fn pcp_map(port: NonZeroU16) -> Result<PcpMapping, String> {
             external_port: Some(mapping.external_port()),
             ..options
         },
+        protocol == "natpmp",
     )
     .await
     .ok()
@@ -443,6 +499,97 @@ mod tests {
                      eth0\t00000000\t0101A8C0\t0003\t0\t0\t0\t00000000\n";
         assert_eq!(default_gateway(table), Some(Ipv4Addr::new(192, 168, 1, 1)));
         assert_eq!(default_gateway("Iface\tDestination\tGateway\n"), None);
+    }
+
+    /// A NAT-PMP-only router that drops PCP requests: answers NAT-PMP (version 0) external
+    /// address and mapping requests, ignores everything else; returns the request versions seen.
+    fn silent_pcp_router(addr: &str) -> std::thread::JoinHandle<Vec<u8>> {
+        let socket = std::net::UdpSocket::bind(addr).expect("fake router's socket");
+        socket
+            .set_read_timeout(Some(Duration::from_secs(3)))
+            .unwrap();
+        std::thread::spawn(move || {
+            let mut seen = Vec::new();
+            let mut buf = [0u8; 1100];
+            while let Ok((n, from)) = socket.recv_from(&mut buf) {
+                let req = &buf[..n];
+                seen.push(req[0]);
+                let epoch = 1000u32.to_be_bytes();
+                let answer: Vec<u8> = match (req[0], req.get(1)) {
+                    (0, Some(0)) => [&[0, 128, 0, 0][..], &epoch, &[10, 77, 2, 2]].concat(),
+                    (0, Some(op @ (1 | 2))) if n == 12 => {
+                        // internal port, suggested external port, lifetime: granted as asked
+                        [&[0, 128 + op, 0, 0][..], &epoch, &req[4..12]].concat()
+                    }
+                    _ => continue,
+                };
+                socket.send_to(&answer, from).unwrap();
+                if seen.iter().filter(|v| **v == 0).count() == 3 {
+                    break; // external address, TCP and UDP mappings
+                }
+            }
+            seen
+        })
+    }
+
+    fn quick_timeouts() -> crab_nat::TimeoutConfig {
+        crab_nat::TimeoutConfig {
+            initial_timeout: Duration::from_millis(100),
+            max_retries: 1,
+            max_retry_timeout: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn falls_back_to_nat_pmp_when_the_router_drops_pcp() {
+        let router = silent_pcp_router("127.77.0.1:5351");
+        let port = NonZeroU16::new(19444).unwrap();
+        let (tcp, udp, external, protocol) =
+            pcp_map_at("127.77.0.1".parse().unwrap(), port, quick_timeouts())
+                .await
+                .expect("a NAT-PMP mapping after PCP got no answer");
+        assert_eq!(protocol, "natpmp");
+        assert!(matches!(
+            tcp.mapping_type(),
+            crab_nat::PortMappingType::NatPmp
+        ));
+        assert_eq!(tcp.external_port(), port);
+        assert_eq!(tcp.lifetime(), LEASE_SECS);
+        assert_eq!(external, "10.77.2.2".parse::<IpAddr>().unwrap());
+        let udp = udp.expect("the UDP (QUIC) mapping, by NAT-PMP too");
+        assert!(matches!(
+            udp.mapping_type(),
+            crab_nat::PortMappingType::NatPmp
+        ));
+        let seen = router.join().unwrap();
+        // PCP asked first (and retried: no answer), then only NAT-PMP: the UDP mapping does
+        // not try PCP again once the router is known to speak NAT-PMP only.
+        assert_eq!(seen, vec![2, 2, 0, 0, 0], "request versions the router saw");
+    }
+
+    #[tokio::test]
+    async fn reports_both_protocols_when_no_router_answers() {
+        // Nothing listens at 127.77.0.2:5351: PCP and NAT-PMP both get "connection refused".
+        let err = pcp_map_at(
+            "127.77.0.2".parse().unwrap(),
+            NonZeroU16::new(19444).unwrap(),
+            quick_timeouts(),
+        )
+        .await
+        .expect_err("no router, no mapping");
+        assert!(err.contains("PCP") && err.contains("NAT-PMP"), "{err}");
+    }
+
+    #[test]
+    fn only_an_unanswered_pcp_request_falls_back_to_nat_pmp() {
+        use crab_nat::{MappingFailure::Pcp, pcp::Failure};
+        assert!(pcp_unanswered(&Pcp(Failure::Timeout)));
+        assert!(pcp_unanswered(&Pcp(Failure::Socket(std::io::Error::from(
+            std::io::ErrorKind::ConnectionRefused
+        )))));
+        // The router answered PCP: it would not grant a NAT-PMP mapping either.
+        assert!(!pcp_unanswered(&Pcp(Failure::NotAuthorized(60))));
+        assert!(!pcp_unanswered(&Pcp(Failure::NoResources(60))));
     }
 
     #[test]

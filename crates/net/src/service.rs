@@ -85,6 +85,32 @@ fn is_relayed(addr: &Multiaddr) -> bool {
     addr.iter().any(|p| matches!(p, Protocol::P2pCircuit))
 }
 
+/// The address a connection is shown and remembered at, and whether it came in. A relayed
+/// connection that came in has only `/p2p/PEER` as its send-back address; the relay is in the
+/// local address (our relayed listening address, `RELAY/p2p-circuit`), so the connection is
+/// shown as `RELAY/p2p-circuit/p2p/PEER`, as one we dialled through a relay is, and counts as
+/// relayed (`getpeerinfo` → `connection`).
+fn connection_addr(endpoint: &ConnectedPoint) -> (Multiaddr, bool) {
+    match endpoint {
+        ConnectedPoint::Dialer { address, .. } => (address.clone(), false),
+        ConnectedPoint::Listener {
+            local_addr,
+            send_back_addr,
+        } if is_relayed(local_addr) && !is_relayed(send_back_addr) => {
+            let mut addr: Multiaddr = local_addr
+                .iter()
+                .take_while(|p| !matches!(p, Protocol::P2pCircuit))
+                .collect();
+            addr.push(Protocol::P2pCircuit);
+            for p in send_back_addr.iter() {
+                addr.push(p);
+            }
+            (addr, true)
+        }
+        ConnectedPoint::Listener { send_back_addr, .. } => (send_back_addr.clone(), true),
+    }
+}
+
 /// A peer's addresses less its loopback ones when it has others: its `127.0.0.1` is our own
 /// host unless every address it has is loopback (nodes on one machine, as in the tests).
 /// Dialling it would reach ourselves, and that wrong peer id fails the whole dial, relayed
@@ -512,10 +538,7 @@ impl Service {
         endpoint: &ConnectedPoint,
         num_established: u32,
     ) {
-        let (addr, inbound) = match endpoint {
-            ConnectedPoint::Dialer { address, .. } => (address.clone(), false),
-            ConnectedPoint::Listener { send_back_addr, .. } => (send_back_addr.clone(), true),
-        };
+        let (addr, inbound) = connection_addr(endpoint);
         let now = unix_now();
         if let Some(ip) = multiaddr_ip(&addr)
             && self.is_banned_ip(&ip)
@@ -2164,5 +2187,47 @@ impl Service {
             }
         }
         self.publish_shared();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn listener(local: &str, send_back: &str) -> ConnectedPoint {
+        ConnectedPoint::Listener {
+            local_addr: local.parse().unwrap(),
+            send_back_addr: send_back.parse().unwrap(),
+        }
+    }
+
+    #[test]
+    fn an_inbound_relayed_connection_is_shown_through_its_relay() {
+        let peer = "12D3KooWR3hJTafbectVQbNSEKnFhrmGoCZ3SZJEkn9ZrGXapMpP";
+        // What libp2p's relay client gives for a circuit that came in (seen in the lab: the
+        // relay's address without its peer id), and with the relay's peer id.
+        for relay in [
+            "/ip4/10.77.1.2/tcp/19444",
+            "/ip4/10.77.1.2/tcp/19444/p2p/12D3KooWHPCnvcCFGBJgA5h4NLFBcWeNndFm8BbZAYeYwHvmU7ZH",
+        ] {
+            let (addr, inbound) = connection_addr(&listener(
+                &format!("{relay}/p2p-circuit"),
+                &format!("/p2p/{peer}"),
+            ));
+            assert!(inbound);
+            assert!(is_relayed(&addr), "{addr}");
+            assert_eq!(addr.to_string(), format!("{relay}/p2p-circuit/p2p/{peer}"));
+        }
+    }
+
+    #[test]
+    fn a_direct_inbound_connection_keeps_its_send_back_address() {
+        let (addr, inbound) = connection_addr(&listener(
+            "/ip4/192.168.1.2/tcp/19444",
+            "/ip4/10.77.3.2/tcp/19444",
+        ));
+        assert!(inbound);
+        assert!(!is_relayed(&addr));
+        assert_eq!(addr.to_string(), "/ip4/10.77.3.2/tcp/19444");
     }
 }

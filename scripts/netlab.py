@@ -10,15 +10,21 @@ RA and RB are home routers: MASQUERADE from their LAN, unsolicited packets from 
 dropped (iptables-legacy, as miniupnpd needs). Nothing is connected to the machine's own
 network namespace, so no traffic leaves the lab.
 
-Scenarios:
+Scenarios ("all", the default, runs each once; scripts/test.sh runs "all"):
   holepunch  A and B know only P: AutoNAT finds P public and A, B private; A and B reserve
              relay slots on P, find each other through P's DHT, connect through the relay,
              and DCUtR makes the connection direct; blocks mined on A reach B and back.
-  portmap    miniupnpd (UPnP IGD, NAT-PMP, PCP) on RA, stund on P: A maps its port by each
-             protocol in turn, and a node on P dials A at the mapped address; with mapping
-             off, the same dial fails.
+  relayed    as holepunch, but the wan router drops every packet between RA's and RB's WAN
+             addresses, so hole punching cannot work: DCUtR reports a failure and A and B
+             stay connected through P's relay only (getpeerinfo: "relayed" on both sides, no
+             direct connection) while 101 blocks mined on B reach A, a payment sent by B
+             reaches A's mempool, and the block A mines with it reaches B.
+  portmap    miniupnpd (UPnP IGD, NAT-PMP, PCP) on RA, stund on P: A maps its port by UPnP,
+             by PCP, then by NAT-PMP alone (RA drops PCP requests with an iptables u32 match
+             on the version byte, so the node must fall back), and each time a node on P dials
+             A at the mapped address; with mapping off, the same dial fails.
 
-Usage: scripts/netlab.py [--runs N] [--scenario holepunch|portmap|all] [--keep-logs DIR]
+Usage: scripts/netlab.py [--runs N] [--scenario holepunch|relayed|portmap|all] [--keep-logs DIR]
 Exit status 0 when every check passed (with --runs N, when every run had at least one direct
 upgrade; the success rate is printed).
 """
@@ -280,9 +286,10 @@ class Lab:
         shutil.rmtree(self.tmp, ignore_errors=True)
 
 
-def scenario_holepunch(lab):
-    """Returns True when the A–B connection became direct by hole punching."""
-    lab.build()
+def start_behind_routers(lab):
+    """P, and A and B behind their routers knowing only P: waits until AutoNAT finds P public
+    (serving as a relay) and A, B private with a reservation on P, and until A and B are
+    connected to each other (found through P's DHT). Returns the nodes P, A, B."""
     common = ["--dht=true", "--private-network=true", "--upnp=false", "--natpmp=false"]
     p = lab.node("p", "p", "10.77.1.2", *common)
     p.wait_ready()
@@ -311,6 +318,13 @@ def scenario_holepunch(lab):
          "A and B connected to each other (found through P)")
     first = a.peer(b.peer_id)
     log(f"A–B connected: {first['connection']} at {first['addr']}")
+    return p, a, b
+
+
+def scenario_holepunch(lab):
+    """Returns True when the A–B connection became direct by hole punching."""
+    lab.build()
+    p, a, b = start_behind_routers(lab)
 
     def direct():
         pa, pb = a.peer(b.peer_id), b.peer(a.peer_id)
@@ -337,6 +351,91 @@ def scenario_holepunch(lab):
         raise LabError(f"tips differ: {tips}")
     log("blocks mined on A reached B and blocks mined on B reached A (height 5, one tip)")
     return upgraded
+
+
+def drop_counts(lab, ns_key, chain, table="filter"):
+    """Packets counted by each DROP rule of an iptables-legacy chain, in rule order."""
+    out = lab.sh(lab.names[ns_key], f"iptables-legacy -t {table} -L {chain} -v -n -x").stdout
+    return [int(line.split()[0]) for line in out.splitlines()[2:]
+            if len(line.split()) > 2 and line.split()[2] == "DROP"]
+
+
+def scenario_relayed(lab):
+    """Hole punching cannot work: the wan router drops every packet between the two home
+    routers' WAN addresses (as between two carriers' NATs that cannot reach each other), so
+    A and B stay connected through P's relay; blocks both ways and a payment from B to A go
+    over that relayed connection."""
+    lab.build()
+    for src, dst in (("10.77.2.2", "10.77.3.2"), ("10.77.3.2", "10.77.2.2")):
+        lab.ipt(lab.names["wan"], f"-A FORWARD -s {src} -d {dst} -j DROP")
+    p, a, b = start_behind_routers(lab)
+
+    def relayed_only(when):
+        """A and B connected both ways, each through P's relay only. getpeerinfo says
+        `direct` as soon as a peer has any direct connection besides the relayed one, so
+        `relayed` means no direct connection exists."""
+        peers = {}
+        for x, y in ((a, b), (b, a)):
+            peer = x.peer(y.peer_id)
+            if peer is None:
+                raise LabError(f"{when}: {x.name} is no longer connected to {y.name}")
+            if peer["connection"] != "relayed" or "/p2p-circuit" not in peer["addr"] \
+                    or not peer["addr"].startswith(f"/ip4/10.77.1.2/tcp/{P2P_PORT}/"):
+                raise LabError(f"{when}: {x.name}'s connection to {y.name} is not relayed "
+                               f"through P only: {peer}")
+            peers[x.name] = peer
+        return peers
+
+    relayed_only("after connecting")
+    # Hole punching is tried and fails: the direct dials (DCUtR's simultaneous ones, and dials
+    # to the addresses the peers were observed at) hit the cut between the routers, where both
+    # DROP rules count packets, and DCUtR gives up (it retries every address three times).
+    wait(lambda: all(n > 0 for n in drop_counts(lab, "wan", "FORWARD")), 30,
+         "direct A–B packets dropped between RA and RB (a direct attempt was made)")
+    wait(lambda: any(n.netinfo()["holepunching"]["failures"] for n in (a, b)), 90,
+         "DCUtR to report a hole punching failure on A or B")
+    punch = {n.name: n.netinfo()["holepunching"] for n in (a, b)}
+    if any(h["direct_upgrades"] for h in punch.values()):
+        raise LabError(f"a direct upgrade through a cut path: {punch}")
+    relayed_only("after hole punching failed")
+    log(f"hole punching failed ({punch}); direct packets dropped between the routers "
+        f"{drop_counts(lab, 'wan', 'FORWARD')}; A–B stay relayed through P, no direct connection")
+
+    a.rpc("createwallet", "a")
+    b.rpc("createwallet", "b")
+    addr_a, addr_b = a.rpc("getnewaddress"), b.rpc("getnewaddress")
+    before = relayed_only("before mining")
+    b.rpc("generatetoaddress", 101, addr_b)
+    for n in (a, p):
+        wait(lambda n=n: n.height() >= 101, 90, f"{n.name} gets the 101 blocks mined on B")
+    after = relayed_only("after B's blocks")
+    # A counts what B sent it over their (relayed only) connection: status pushes, and each
+    # gossiped block whose first copy came from B rather than through P (most of them: P
+    # forwards a block only once it has validated it). 101 blocks are about 15 KB; status
+    # pushes alone stay far below 3 KB.
+    got = after["a"]["bytesrecv"] - before["a"]["bytesrecv"]
+    if got < 3000:
+        raise LabError(f"A received only {got} bytes from B over the relayed connection "
+                       "while B mined 101 blocks")
+    log(f"101 blocks mined on B reached A (A received {got} bytes from B over the relay)")
+
+    txid = b.rpc("sendtoaddress", addr_a, 12.5)
+    wait(lambda: txid in (a.try_rpc("getrawmempool") or []), 30,
+         f"B's payment {txid} in A's mempool")
+    mined = a.rpc("generatetoaddress", 1, addr_a)[0]
+    wait(lambda: b.try_rpc("getbestblockhash") == mined, 30,
+         f"B gets block {mined} mined on A")
+    if txid not in a.rpc("getblock", mined)["tx"]:
+        raise LabError(f"A's block {mined} does not hold B's payment {txid}")
+    if b.rpc("getrawmempool"):
+        raise LabError(f"B's mempool not empty after A's block: {b.rpc('getrawmempool')}")
+    end = relayed_only("at the end")
+    log(f"B's payment reached A's mempool, A mined it at height 102, B got that block (B "
+        f"received {end['b']['bytesrecv'] - after['b']['bytesrecv']} bytes from A over the "
+        "relay); still relayed, no direct connection")
+    tips = {n.name: n.rpc("getbestblockhash") for n in (p, a, b)}
+    if len(set(tips.values())) != 1:
+        raise LabError(f"tips differ: {tips}")
 
 
 MINIUPNPD_CONF = """ext_ifname=wan0
@@ -391,8 +490,15 @@ def scenario_portmap(lab):
     p.stop()
     a.stop()
 
+    # NAT-PMP on its own: miniupnpd answers PCP first, so RA then drops every PCP request
+    # (UDP to 5351 whose payload starts with version 2; NAT-PMP's is version 0), as a
+    # NAT-PMP-only router that ignores PCP would. The node must fall back to NAT-PMP.
+    drop_pcp = ("INPUT -i lan0 -p udp --dport 5351 -m u32 --u32 '0>>22&0x3C@8>>24=2' -j DROP")
     for protocol, flags in (("upnp", ["--upnp=true", "--natpmp=false"]),
-                            ("pcp", ["--upnp=false", "--natpmp=true"])):
+                            ("pcp", ["--upnp=false", "--natpmp=true"]),
+                            ("natpmp", ["--upnp=false", "--natpmp=true"])):
+        if protocol == "natpmp":
+            lab.ipt(lab.names["ra"], f"-I {drop_pcp}")
         a = lab.node(f"a-{protocol}", "a", "192.168.1.2", *base, *flags)
         a.wait_ready()
 
@@ -417,6 +523,12 @@ def scenario_portmap(lab):
             raise LabError(f"P's connection to A is not a direct outbound one: {peer}")
         log(f"{protocol}: A mapped {mapped} (private external address); P dialled A there "
             f"directly ({peer['addr']})")
+        if protocol == "natpmp":
+            dropped = drop_counts(lab, "ra", "INPUT")
+            if not dropped or dropped[0] == 0:
+                raise LabError("RA dropped no PCP request: the NAT-PMP check proves nothing "
+                               f"(counters {dropped})")
+            log(f"natpmp: RA dropped {dropped[0]} PCP request(s); A fell back to NAT-PMP")
         p.stop()
         a.stop()
         wait(lambda: f"dpt:{P2P_PORT}" not in lab.sh(
@@ -425,7 +537,8 @@ def scenario_portmap(lab):
         log(f"{protocol}: mapping removed when A stopped")
 
 
-SCENARIOS = {"holepunch": scenario_holepunch, "portmap": scenario_portmap}
+SCENARIOS = {"holepunch": scenario_holepunch, "relayed": scenario_relayed,
+             "portmap": scenario_portmap}
 
 
 def main():

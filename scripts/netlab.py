@@ -498,7 +498,11 @@ def scenario_portmap(lab):
                             ("pcp", ["--upnp=false", "--natpmp=true"]),
                             ("natpmp", ["--upnp=false", "--natpmp=true"])):
         if protocol == "natpmp":
-            lab.ipt(lab.names["ra"], f"-I {drop_pcp}")
+            try:
+                lab.ipt(lab.names["ra"], f"-I {drop_pcp}")
+            except LabError as e:
+                raise LabError(f"cannot drop PCP requests at RA (the kernel's xt_u32 module, "
+                               f"CONFIG_NETFILTER_XT_MATCH_U32, is needed): {e}")
         a = lab.node(f"a-{protocol}", "a", "192.168.1.2", *base, *flags)
         a.wait_ready()
 

@@ -78,7 +78,7 @@ python3 crates/core/tests/data/make_vectors.py --stdout > "$tmp/vectors.json"
 cmp "$tmp/vectors.json" crates/core/tests/data/vectors.json
 python3 crates/core/tests/data/check_published.py
 
-step "NAT lab: relays, hole punching and port mapping in network namespaces (scripts/netlab.py)"
+step "NAT lab: relays, hole punching, relayed-only sync and port mapping in network namespaces (scripts/netlab.py)"
 # Needs root (namespaces, iptables) and Debian's iproute2, iptables, miniupnpd-iptables (UPnP
 # IGD, NAT-PMP and PCP on the lab's router) and stun-server; installed here when missing.
 if [ "$(id -u)" -eq 0 ]; then

@@ -409,12 +409,13 @@ def scenario_relayed(lab):
     for n in (a, p):
         wait(lambda n=n: n.height() >= 101, 90, f"{n.name} gets the 101 blocks mined on B")
     after = relayed_only("after B's blocks")
-    # A counts what B sent it over their (relayed only) connection: status pushes, and each
-    # gossiped block whose first copy came from B rather than through P (most of them: P
-    # forwards a block only once it has validated it). 101 blocks are about 15 KB; status
-    # pushes alone stay far below 3 KB.
+    # A counts what B sent it over their (relayed only) connection: status pushes (at most one
+    # a second, about 200 bytes each) and each gossiped block (about 150 bytes) whose first
+    # copy came from B rather than through P. P forwards a block only once it has validated
+    # it, so B's copy usually wins: 6 to 23 KB measured for the 101 blocks. 1.5 KB is more
+    # than status pushes alone send in that time.
     got = after["a"]["bytesrecv"] - before["a"]["bytesrecv"]
-    if got < 3000:
+    if got < 1500:
         raise LabError(f"A received only {got} bytes from B over the relayed connection "
                        "while B mined 101 blocks")
     log(f"101 blocks mined on B reached A (A received {got} bytes from B over the relay)")

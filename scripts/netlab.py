@@ -17,8 +17,10 @@ Scenarios ("all", the default, runs each once; scripts/test.sh runs "all"):
   relayed    as holepunch, but the wan router drops every packet between RA's and RB's WAN
              addresses, so hole punching cannot work: DCUtR reports a failure and A and B
              stay connected through P's relay only (getpeerinfo: "relayed" on both sides, no
-             direct connection) while 101 blocks mined on B reach A, a payment sent by B
-             reaches A's mempool, and the block A mines with it reaches B.
+             direct connection). P then invalidates B's first block, so it refuses B's
+             branch and cannot forward it: the next 100 blocks mined on B reach A, a
+             payment sent by B reaches A's mempool (not P's), and the block A mines with it
+             reaches B, all over the relayed connection alone (P stays at height 0).
   portmap    miniupnpd (UPnP IGD, NAT-PMP, PCP) on RA, stund on P: A maps its port by UPnP,
              by PCP, then by NAT-PMP alone (RA drops PCP requests with an iptables u32 match
              on the version byte, so the node must fall back), and each time a node on P dials
@@ -346,9 +348,9 @@ def scenario_holepunch(lab):
     b.rpc("generatetoaddress", 2, ADDR_A)
     for n in (a, p):
         wait(lambda n=n: n.height() >= 5, 60, f"{n.name} gets the 2 blocks mined on B")
-    tips = {n.name: n.rpc("getbestblockhash") for n in (p, a, b)}
-    if len(set(tips.values())) != 1:
-        raise LabError(f"tips differ: {tips}")
+    tips = {n.name: n.rpc("getbestblockhash") for n in (a, b)}
+    if len(set(tips.values())) != 1 or p.height() != 0:
+        raise LabError(f"tips differ: {tips}, P at height {p.height()}")
     log("blocks mined on A reached B and blocks mined on B reached A (height 5, one tip)")
     return upgraded
 
@@ -404,25 +406,29 @@ def scenario_relayed(lab):
     a.rpc("createwallet", "a")
     b.rpc("createwallet", "b")
     addr_a, addr_b = a.rpc("getnewaddress"), b.rpc("getnewaddress")
+    # P would forward B's blocks to A over its direct connections, so the relayed one would
+    # not have to carry them. P is made to refuse B's branch: it invalidates B's first block
+    # (an honest refusal, no ban), so from then on every block and transaction of that branch
+    # can reach A only over the relayed A-B connection.
+    first = b.rpc("generatetoaddress", 1, addr_b)[0]
+    wait(lambda: p.try_rpc("getbestblockhash") == first, 30, "P gets B's first block")
+    p.rpc("invalidateblock", first)
+    wait(lambda: a.try_rpc("getbestblockhash") == first, 30, "A gets B's first block")
     before = relayed_only("before mining")
-    b.rpc("generatetoaddress", 101, addr_b)
-    for n in (a, p):
-        wait(lambda n=n: n.height() >= 101, 90, f"{n.name} gets the 101 blocks mined on B")
+    b.rpc("generatetoaddress", 100, addr_b)
+    wait(lambda: a.height() >= 101, 90, "A gets the 100 blocks mined on B, over the relay only")
+    if p.height() != 0:
+        raise LabError(f"P took B's branch after invalidating it: height {p.height()}")
     after = relayed_only("after B's blocks")
-    # A counts what B sent it over their (relayed only) connection: status pushes (at most one
-    # a second, about 200 bytes each) and each gossiped block (about 150 bytes) whose first
-    # copy came from B rather than through P. P forwards a block only once it has validated
-    # it, so B's copy usually wins: 6 to 23 KB measured for the 101 blocks. 1.5 KB is more
-    # than status pushes alone send in that time.
     got = after["a"]["bytesrecv"] - before["a"]["bytesrecv"]
-    if got < 1500:
-        raise LabError(f"A received only {got} bytes from B over the relayed connection "
-                       "while B mined 101 blocks")
-    log(f"101 blocks mined on B reached A (A received {got} bytes from B over the relay)")
+    log(f"100 blocks mined on B reached A over the relayed connection alone (P refuses that "
+        f"branch and stayed at height 0; A received {got} bytes from B)")
 
     txid = b.rpc("sendtoaddress", addr_a, 12.5)
     wait(lambda: txid in (a.try_rpc("getrawmempool") or []), 30,
          f"B's payment {txid} in A's mempool")
+    if txid in (p.try_rpc("getrawmempool") or []):
+        raise LabError(f"P accepted B's payment {txid} on a branch it refuses")
     mined = a.rpc("generatetoaddress", 1, addr_a)[0]
     wait(lambda: b.try_rpc("getbestblockhash") == mined, 30,
          f"B gets block {mined} mined on A")
@@ -434,9 +440,9 @@ def scenario_relayed(lab):
     log(f"B's payment reached A's mempool, A mined it at height 102, B got that block (B "
         f"received {end['b']['bytesrecv'] - after['b']['bytesrecv']} bytes from A over the "
         "relay); still relayed, no direct connection")
-    tips = {n.name: n.rpc("getbestblockhash") for n in (p, a, b)}
-    if len(set(tips.values())) != 1:
-        raise LabError(f"tips differ: {tips}")
+    tips = {n.name: n.rpc("getbestblockhash") for n in (a, b)}
+    if len(set(tips.values())) != 1 or p.height() != 0:
+        raise LabError(f"tips differ: {tips}, P at height {p.height()}")
 
 
 MINIUPNPD_CONF = """ext_ifname=wan0

@@ -150,6 +150,36 @@ async fn report(events: &mpsc::Sender<MapEvent>, event: MapEvent) {
     let _ = events.send(event).await;
 }
 
+/// Maps (or renews) `port` of `protocol` on the UPnP router to `local`.
+async fn upnp_add(
+    gateway: &igd_next::aio::Gateway<igd_next::aio::tokio::Tokio>,
+    protocol: igd_next::PortMappingProtocol,
+    port: u16,
+    local: std::net::IpAddr,
+) -> Result<(), igd_next::AddPortError> {
+    gateway
+        .add_port(
+            protocol,
+            port,
+            SocketAddr::new(local, port),
+            LEASE_SECS,
+            DESCRIPTION,
+        )
+        .await
+}
+
+/// Reports a failed attempt, then waits [`RETRY`]; true when the node stopped meanwhile.
+async fn failed_then_wait(
+    events: &mpsc::Sender<MapEvent>,
+    slot: usize,
+    protocol: &'static str,
+    error: String,
+    shutdown: &mut watch::Receiver<bool>,
+) -> bool {
+    report_error(events, slot, protocol, error).await;
+    stopped_within(shutdown, RETRY).await
+}
+
 async fn report_error(
     events: &mpsc::Sender<MapEvent>,
     slot: usize,
@@ -223,8 +253,15 @@ async fn run_upnp(port: u16, events: mpsc::Sender<MapEvent>, mut shutdown: watch
         let gateway = match igd_next::aio::tokio::search_gateway(options).await {
             Ok(g) => g,
             Err(e) => {
-                report_error(&events, SLOT, "upnp", format!("no UPnP router found: {e}")).await;
-                if stopped_within(&mut shutdown, RETRY).await {
+                if failed_then_wait(
+                    &events,
+                    SLOT,
+                    "upnp",
+                    format!("no UPnP router found: {e}"),
+                    &mut shutdown,
+                )
+                .await
+                {
                     return;
                 }
                 continue;
@@ -236,35 +273,20 @@ async fn run_upnp(port: u16, events: mpsc::Sender<MapEvent>, mut shutdown: watch
                 .get_external_ip()
                 .await
                 .map_err(|e| format!("UPnP router {}: external address: {e}", gateway.addr))?;
-            gateway
-                .add_port(
-                    TCP,
-                    port,
-                    SocketAddr::new(local, port),
-                    LEASE_SECS,
-                    DESCRIPTION,
-                )
+            upnp_add(&gateway, TCP, port, local)
                 .await
                 .map_err(|e| format!("UPnP router {}: mapping TCP {port}: {e}", gateway.addr))?;
-            let udp = gateway
-                .add_port(
-                    UDP,
-                    port,
-                    SocketAddr::new(local, port),
-                    LEASE_SECS,
-                    DESCRIPTION,
-                )
+            let udp = upnp_add(&gateway, UDP, port, local)
                 .await
                 .map_err(|e| tracing::debug!(error = %e, "UPnP: no UDP mapping for QUIC"))
                 .is_ok();
             Ok::<_, String>((local, external, udp))
         }
         .await;
-        let (local, external, udp) = match mapped {
+        let (local, external, mut udp) = match mapped {
             Ok(m) => m,
             Err(e) => {
-                report_error(&events, SLOT, "upnp", e).await;
-                if stopped_within(&mut shutdown, RETRY).await {
+                if failed_then_wait(&events, SLOT, "upnp", e, &mut shutdown).await {
                     return;
                 }
                 continue;
@@ -286,15 +308,13 @@ async fn run_upnp(port: u16, events: mpsc::Sender<MapEvent>, mut shutdown: watch
                 tracing::info!(protocol = "upnp", port, "port mapping removed");
                 return;
             }
-            let renewed = gateway
-                .add_port(
-                    TCP,
-                    port,
-                    SocketAddr::new(local, port),
-                    LEASE_SECS,
-                    DESCRIPTION,
-                )
-                .await;
+            // The UDP (QUIC) mapping is renewed with the TCP one; losing it alone is no
+            // failure: QUIC then goes without a mapping.
+            if udp && let Err(e) = upnp_add(&gateway, UDP, port, local).await {
+                tracing::debug!(error = %e, "UPnP: UDP (QUIC) mapping not renewed");
+                udp = false;
+            }
+            let renewed = upnp_add(&gateway, TCP, port, local).await;
             match renewed {
                 Ok(()) => tracing::debug!(protocol = "upnp", port, "port mapping renewed"),
                 Err(e) => {
@@ -443,8 +463,7 @@ async fn run_pcp(port: u16, events: mpsc::Sender<MapEvent>, mut shutdown: watch:
         let (mut mapping, mut udp, external, protocol) = match pcp_map(nz_port).await {
             Ok(m) => m,
             Err(e) => {
-                report_error(&events, SLOT, "pcp/natpmp", e).await;
-                if stopped_within(&mut shutdown, RETRY).await {
+                if failed_then_wait(&events, SLOT, "pcp/natpmp", e, &mut shutdown).await {
                     return;
                 }
                 continue;

@@ -12,15 +12,15 @@
 //! The chain is built once in-process (past timestamps, so nothing is `time-too-new`) and
 //! kept in `target/bench-fixtures/`.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use coinrs_chain::{Chain, ChainOptions};
-use coinrs_core::build::build_child;
-use coinrs_core::params::ChainParams;
-use coinrs_core::sig::{SigningKey, signed_spend};
-use coinrs_core::{OutPoint, TxOut};
+use coinrs_chain::ChainOptions;
+use coinrs_core::sig::SigningKey;
 use coinrs_testkit::Node;
+use common::{ChainBuilder, copy_dir};
 use criterion::{Criterion, criterion_group, criterion_main};
 use serde_json::json;
 
@@ -28,113 +28,27 @@ use serde_json::json;
 /// `TXS_PER_BLOCK` spends each.
 const BLOCKS: u64 = 10_100;
 const TXS_PER_BLOCK: usize = 10;
-const FEE: u64 = 300;
-const PAYMENT: u64 = 10_000;
 
 fn key() -> SigningKey {
     SigningKey::from_secret_bytes([0x55; 32]).unwrap()
 }
 
-fn fixture_root() -> PathBuf {
-    let exe = std::env::current_exe().expect("bench executable");
-    // target/release/deps/<bench> → target/bench-fixtures
-    exe.parent()
-        .and_then(Path::parent)
-        .and_then(Path::parent)
-        .expect("target folder")
-        .join("bench-fixtures")
-}
-
 /// A datadir holding the sync chain (built on first use).
 fn sync_fixture() -> PathBuf {
-    let root = fixture_root().join(format!("sync-{BLOCKS}"));
-    let done = root.join("complete");
-    if done.exists() {
-        return root;
-    }
-    let _ = std::fs::remove_dir_all(&root);
-    let dir = root.join("regtest");
-    std::fs::create_dir_all(&dir).unwrap();
-    let params = ChainParams::regtest();
-    let now = 4_000_000_000;
-    let mut chain = Chain::open(&dir, params.clone(), &ChainOptions::default(), now).unwrap();
-    let pk = key().public_key();
-    // Outputs ready to spend, oldest first, with their values.
-    let mut coins: std::collections::VecDeque<(OutPoint, u64)> = Default::default();
-    let started = Instant::now();
-    while chain.height() < BLOCKS {
-        let tip = chain.entry(&chain.tip()).unwrap().clone();
-        let height = tip.header.height + 1;
-        let mut txs = Vec::new();
-        if height > 100 {
-            // The coinbase of 100 blocks ago has matured.
-            // (Once the subsidy has halved away, only fees are left: too little to spend.)
-            let hash = chain.hash_at(height - 100).unwrap();
-            let cb = chain.block(&hash).unwrap().unwrap().transactions[0].clone();
-            if cb.outputs[0].value > FEE + PAYMENT {
-                coins.push_back((
-                    OutPoint {
-                        txid: cb.txid(),
-                        vout: 0,
-                    },
-                    cb.outputs[0].value,
-                ));
-            }
-            for _ in 0..TXS_PER_BLOCK {
-                let (op, value) = coins.pop_front().expect("a coin to spend");
-                let half = (value - FEE) / 2;
-                let outputs = vec![
-                    TxOut {
-                        value: half,
-                        pubkey: pk,
-                    },
-                    TxOut {
-                        value: value - FEE - half,
-                        pubkey: pk,
-                    },
-                ];
-                let tx = signed_spend(&key(), &[op], outputs, 0);
-                let txid = tx.txid();
-                coins.push_back((OutPoint { txid, vout: 0 }, half));
-                coins.push_back((OutPoint { txid, vout: 1 }, value - FEE - half));
-                txs.push(tx);
-            }
+    common::fixture(&format!("sync-{BLOCKS}"), |root| {
+        let mut b = ChainBuilder::open(&root.join("regtest"), &ChainOptions::default(), key());
+        while b.chain.height() < BLOCKS {
+            // The coinbase of 100 blocks ago has matured: it joins the coins to spend.
+            let n = if b.next_height() > 100 {
+                b.queue_matured_coinbase();
+                TXS_PER_BLOCK
+            } else {
+                0
+            };
+            b.mine_splits(n);
         }
-        let fees = FEE * txs.len() as u64;
-        let block = build_child(
-            &params,
-            &tip.header,
-            tip.block1_time,
-            txs,
-            fees,
-            pk,
-            tip.header.time + 600,
-        );
-        chain.accept_block(&block.encode(), now).unwrap();
-        if height.is_multiple_of(1000) {
-            eprintln!(
-                "fixture: {height}/{BLOCKS} blocks ({:.0} s)",
-                started.elapsed().as_secs_f64()
-            );
-        }
-    }
-    chain.flush().unwrap();
-    drop(chain);
-    std::fs::write(&done, b"").unwrap();
-    root
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
+        b.finish();
+    })
 }
 
 fn height(n: &Node) -> u64 {

@@ -15,20 +15,20 @@
 //! addresses of the wallet (one transaction of 1 000 outputs), then blocks of `TXS_PER_BLOCK`
 //! 1-in-2-out transactions between other keys.
 
-use std::collections::VecDeque;
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use coinrs_chain::{Chain, ChainOptions};
+use coinrs_chain::ChainOptions;
+use coinrs_core::TxOut;
 use coinrs_core::address::encode_address;
-use coinrs_core::build::build_child;
-use coinrs_core::params::ChainParams;
 use coinrs_core::sig::{SigningKey, signed_spend};
-use coinrs_core::{OutPoint, TxOut};
 use coinrs_testkit::Node;
 use coinrs_wallet::Branch;
 use coinrs_wallet::bip32::ExtendedPrivKey;
 use coinrs_wallet::keys::{COIN_TYPE, bip86_path, derive, seed};
+use common::{ChainBuilder, copy_dir, median};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use serde_json::{Value, json};
 
@@ -44,21 +44,9 @@ const FAN_FEE: u64 = 50_000;
 /// Blocks of the chain; the others' traffic starts after the fan-out blocks.
 const BLOCKS: u64 = 10_110;
 const TXS_PER_BLOCK: usize = 10;
-const FEE: u64 = 300;
-const PAYMENT: u64 = 10_000;
 
 fn others() -> SigningKey {
     SigningKey::from_secret_bytes([0x66; 32]).unwrap()
-}
-
-fn fixture_root() -> PathBuf {
-    let exe = std::env::current_exe().expect("bench executable");
-    // target/release/deps/<bench> → target/bench-fixtures
-    exe.parent()
-        .and_then(Path::parent)
-        .and_then(Path::parent)
-        .expect("target folder")
-        .join("bench-fixtures")
 }
 
 /// The wallet's first `COINS` receive output keys (`m/86'/1'/0'/0/i`).
@@ -80,109 +68,40 @@ fn coin_value() -> u64 {
 
 /// A datadir holding the chain (built on first use).
 fn fixture() -> PathBuf {
-    let root = fixture_root().join(format!("wallet-{BLOCKS}-{COINS}"));
-    let done = root.join("complete");
-    if done.exists() {
-        return root;
-    }
-    let _ = std::fs::remove_dir_all(&root);
-    let dir = root.join("regtest");
-    std::fs::create_dir_all(&dir).unwrap();
-    let params = ChainParams::regtest();
-    let now = 4_000_000_000;
-    let mut chain = Chain::open(&dir, params.clone(), &ChainOptions::default(), now).unwrap();
-    let pk = others().public_key();
-    let wallet = wallet_keys();
-    let mut coins: VecDeque<(OutPoint, u64)> = VecDeque::new();
-    let started = Instant::now();
-    while chain.height() < BLOCKS {
-        let tip = chain.entry(&chain.tip()).unwrap().clone();
-        let height = tip.header.height + 1;
-        let mut txs = Vec::new();
-        let mut fees = 0;
-        if height > params.coinbase_maturity {
+    common::fixture(&format!("wallet-{BLOCKS}-{COINS}"), |root| {
+        let mut b = ChainBuilder::open(&root.join("regtest"), &ChainOptions::default(), others());
+        let wallet = wallet_keys();
+        while b.chain.height() < BLOCKS {
             // The coinbase of `coinbase_maturity` blocks ago can be spent.
-            let hash = chain.hash_at(height - params.coinbase_maturity).unwrap();
-            let cb = chain.block(&hash).unwrap().unwrap().transactions[0].clone();
-            let op = OutPoint {
-                txid: cb.txid(),
-                vout: 0,
-            };
-            let fan = height - params.coinbase_maturity - 1;
-            if fan < u64::from(FAN_TXS) {
-                // The wallet's coins: the coinbases of heights 1 to 10.
-                let keys =
-                    &wallet[(fan * u64::from(FAN_OUTPUTS)) as usize..][..FAN_OUTPUTS as usize];
-                let outputs = keys
-                    .iter()
-                    .map(|k| TxOut {
-                        value: coin_value(),
-                        pubkey: *k,
-                    })
-                    .collect();
-                txs.push(signed_spend(&others(), &[op], outputs, 0));
-                fees += cb.outputs[0].value - coin_value() * u64::from(FAN_OUTPUTS);
-            } else {
-                // (Once the subsidy has halved away, only fees are left: too little to spend.)
-                if cb.outputs[0].value > FEE + PAYMENT {
-                    coins.push_back((op, cb.outputs[0].value));
+            let fan = b
+                .next_height()
+                .saturating_sub(b.params.coinbase_maturity + 1);
+            match b.matured_coinbase() {
+                None => {
+                    b.mine(vec![], 0);
                 }
-                for _ in 0..TXS_PER_BLOCK {
-                    let (op, value) = coins.pop_front().expect("a coin to spend");
-                    let half = (value - FEE) / 2;
-                    let outputs = vec![
-                        TxOut {
-                            value: half,
-                            pubkey: pk,
-                        },
-                        TxOut {
-                            value: value - FEE - half,
-                            pubkey: pk,
-                        },
-                    ];
+                Some((op, value)) if fan < u64::from(FAN_TXS) => {
+                    // The wallet's coins: the coinbases of heights 1 to 10.
+                    let keys =
+                        &wallet[(fan * u64::from(FAN_OUTPUTS)) as usize..][..FAN_OUTPUTS as usize];
+                    let outputs = keys
+                        .iter()
+                        .map(|k| TxOut {
+                            value: coin_value(),
+                            pubkey: *k,
+                        })
+                        .collect();
                     let tx = signed_spend(&others(), &[op], outputs, 0);
-                    let txid = tx.txid();
-                    coins.push_back((OutPoint { txid, vout: 0 }, half));
-                    coins.push_back((OutPoint { txid, vout: 1 }, value - FEE - half));
-                    txs.push(tx);
-                    fees += FEE;
+                    b.mine(vec![tx], value - coin_value() * u64::from(FAN_OUTPUTS));
+                }
+                Some(_) => {
+                    b.queue_matured_coinbase();
+                    b.mine_splits(TXS_PER_BLOCK);
                 }
             }
         }
-        let block = build_child(
-            &params,
-            &tip.header,
-            tip.block1_time,
-            txs,
-            fees,
-            pk,
-            tip.header.time + 600,
-        );
-        chain.accept_block(&block.encode(), now).unwrap();
-        if height.is_multiple_of(1000) {
-            eprintln!(
-                "fixture: {height}/{BLOCKS} blocks ({:.0} s)",
-                started.elapsed().as_secs_f64()
-            );
-        }
-    }
-    chain.flush().unwrap();
-    drop(chain);
-    std::fs::write(&done, b"").unwrap();
-    root
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
+        b.finish();
+    })
 }
 
 /// Calls `method` on wallet `wallet` (`POST /wallet/NAME`).
@@ -205,11 +124,6 @@ fn amount(units: u64) -> String {
         units / coinrs_core::COIN,
         units % coinrs_core::COIN
     )
-}
-
-fn median(mut v: Vec<Duration>) -> Duration {
-    v.sort_unstable();
-    v[v.len() / 2]
 }
 
 fn wallet(c: &mut Criterion) {

@@ -17,7 +17,6 @@ mod common;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use coinrs_chain::ChainOptions;
 use coinrs_core::sig::SigningKey;
 use coinrs_testkit::Node;
 use common::{ChainBuilder, copy_dir};
@@ -35,8 +34,9 @@ fn key() -> SigningKey {
 
 /// A datadir holding the sync chain (built on first use).
 fn sync_fixture() -> PathBuf {
-    common::fixture(&format!("sync-{BLOCKS}"), |root| {
-        let mut b = ChainBuilder::open(&root.join("regtest"), &ChainOptions::default(), key());
+    // ("-idx": built with the node's indexes; older fixtures lack them.)
+    common::fixture(&format!("sync-{BLOCKS}-idx"), |root| {
+        let mut b = ChainBuilder::open(&root.join("regtest"), &common::node_options(), key());
         while b.chain.height() < BLOCKS {
             // The coinbase of 100 blocks ago has matured: it joins the coins to spend.
             let n = if b.next_height() > 100 {

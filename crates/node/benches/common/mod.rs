@@ -27,6 +27,17 @@ pub const FEE: u64 = 300;
 /// subsidy has halved away, coinbases hold only fees: too little to spend).
 pub const PAYMENT: u64 = 10_000;
 
+/// The chain options `coinrsd` opens a store with by default: its address index and merkle
+/// index on. A fixture built with them is taken as it is by a node (one without the address
+/// index is refused, one without the merkle index gets it built at start).
+pub fn node_options() -> ChainOptions {
+    ChainOptions {
+        address_index: true,
+        merkle_index: true,
+        ..ChainOptions::default()
+    }
+}
+
 /// `target/bench-fixtures`, beside the bench executable's profile folder.
 pub fn fixture_root() -> PathBuf {
     let exe = std::env::current_exe().expect("bench executable");

@@ -673,23 +673,36 @@ pub async fn mempool(State(s): State<Arc<Explorer>>) -> Response {
     page(s, mempool_page).await
 }
 
+/// A mempool row: txid, fee, size, arrival time, unconfirmed parents.
+type PoolRow = (Txid, u64, usize, u64, usize);
+
+/// Keeps the `n` rows of highest fee rate, highest first (ties by txid): a selection and a
+/// sort of those `n`, so that a large mempool costs one pass rather than a sort of it all.
+fn top_by_fee_rate(rows: &mut Vec<PoolRow>, n: usize) {
+    // fee_a / size_a > fee_b / size_b without division.
+    let order = |a: &PoolRow, b: &PoolRow| {
+        (u128::from(b.1) * a.2 as u128)
+            .cmp(&(u128::from(a.1) * b.2 as u128))
+            .then(a.0.cmp(&b.0))
+    };
+    if rows.len() > n {
+        rows.select_nth_unstable_by(n, order);
+        rows.truncate(n);
+    }
+    rows.sort_by(order);
+}
+
 fn mempool_page(s: &Explorer) -> Reply {
     let pool = s.ctx.mempool();
-    let mut entries: Vec<_> = pool
-        .entries()
-        .into_iter()
+    let mut entries: Vec<PoolRow> = pool
+        .unordered_entries()
         .map(|e| (e.txid, e.fee, e.size, e.time, e.parents.len()))
         .collect();
     let min_fee = pool.policy().min_relay_fee_per_kb;
     let bytes = pool.bytes();
     drop(pool);
-    // Highest fee rate first: fee_a / size_a > fee_b / size_b without division.
-    entries.sort_by(|a, b| {
-        (u128::from(b.1) * a.2 as u128)
-            .cmp(&(u128::from(a.1) * b.2 as u128))
-            .then(a.0.cmp(&b.0))
-    });
     let total = entries.len();
+    top_by_fee_rate(&mut entries, MEMPOOL_SHOWN);
     let body = html! {
         h1 { "Mempool" }
         p #mempool-summary { (total) " transaction(s), " (bytes) " bytes; minimum relay fee " (coins(min_fee)) " per 1000 bytes." }
@@ -817,4 +830,35 @@ pub async fn not_found(State(s): State<Arc<Explorer>>, uri: axum::http::Uri) -> 
         Reply::NotFound(format!("No page at {}.", echo(uri.path())))
     })
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_top_fee_rates_are_those_of_a_full_sort() {
+        // Fee rates with many ties, sizes that make equal rates from different fees.
+        let rows: Vec<PoolRow> = (0u32..2_000)
+            .map(|i| {
+                let mut t = [0u8; 32];
+                t[..4].copy_from_slice(&i.wrapping_mul(2_654_435_761).to_be_bytes());
+                let size = 100 + (i as usize * 7) % 5 * 50;
+                (
+                    Txid(t),
+                    u64::from(i * 13 % 97) * size as u64 / 10,
+                    size,
+                    0,
+                    0,
+                )
+            })
+            .collect();
+        let mut sorted = rows.clone();
+        top_by_fee_rate(&mut sorted, usize::MAX);
+        for n in [0, 1, 499, 500, 1_999, 2_000, 5_000] {
+            let mut top = rows.clone();
+            top_by_fee_rate(&mut top, n);
+            assert_eq!(top, sorted[..n.min(rows.len())], "n = {n}");
+        }
+    }
 }

@@ -1071,22 +1071,23 @@ impl Service {
         };
         let mut added = 0usize;
         for hash in hashes {
-            if !self.provided_set.insert(*hash) {
+            if self.provided_set.contains(hash) {
                 continue;
             }
-            if let Err(e) = kad.start_providing(ipfs_key(hash)) {
-                tracing::warn!(error = %e, "IPFS DHT: cannot store a provider record");
-                self.provided_set.remove(hash);
-                continue;
-            }
-            added += 1;
-            self.provided.push_back(*hash);
-            while self.provided.len() > crate::behaviour::IPFS_PROVIDE_MAX {
+            // Room first: the record store refuses keys beyond its limit.
+            while self.provided.len() >= crate::behaviour::IPFS_PROVIDE_MAX {
                 if let Some(old) = self.provided.pop_front() {
                     self.provided_set.remove(&old);
                     kad.stop_providing(&ipfs_key(&old));
                 }
             }
+            if let Err(e) = kad.start_providing(ipfs_key(hash)) {
+                tracing::warn!(error = %e, "IPFS DHT: cannot store a provider record");
+                continue;
+            }
+            added += 1;
+            self.provided_set.insert(*hash);
+            self.provided.push_back(*hash);
         }
         if added > 0 {
             tracing::debug!(

@@ -297,7 +297,7 @@ fn helia_fetches_a_header_a_transaction_and_a_merkle_node_over_bitswap() {
 
 #[test]
 fn an_ipfs_dht_node_finds_coinrsd_as_a_provider_of_block_cids() {
-    let (a, tip) = source(&["--ipfs-dht"]);
+    let (mut a, tip) = source(&["--ipfs-dht"]);
     let me = a.rpc("getnetworkinfo", json!([]))["peerid"].clone();
     let found = run_js("findprov.mjs", &[multiaddr(&a), cid_of(&tip)]);
     let ids: Vec<&Value> = found["providers"]
@@ -312,6 +312,17 @@ fn an_ipfs_dht_node_finds_coinrsd_as_a_provider_of_block_cids() {
     let found = run_js(
         "findprov.mjs",
         &[multiaddr(&a), cid_of(new.as_str().unwrap())],
+    );
+    assert_eq!(found["providers"][0]["id"], me, "{found}");
+    // Past the 1 024 records kept, the oldest make room for the new: after a restart on
+    // 1 105 blocks the newest 1 024 are provided (the store is full), and a block mined then
+    // is provided too.
+    a.rpc("generatetoaddress", json!([1000, address()]));
+    a.restart(&[]).unwrap();
+    let last = a.rpc("generatetoaddress", json!([1, address()]))[0].clone();
+    let found = run_js(
+        "findprov.mjs",
+        &[multiaddr(&a), cid_of(last.as_str().unwrap())],
     );
     assert_eq!(found["providers"][0]["id"], me, "{found}");
 

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use coinrs_core::sig::SigningKey;
 use coinrs_testkit::Node;
-use common::{ChainBuilder, copy_dir};
+use common::{ChainBuilder, copy_dir, start_reindexed};
 use criterion::{Criterion, criterion_group, criterion_main};
 use serde_json::json;
 
@@ -95,12 +95,9 @@ fn sync(c: &mut Criterion) {
         b.iter_custom(|iters| {
             let mut total = Duration::ZERO;
             for _ in 0..iters {
-                let dir = tempfile::tempdir().unwrap();
-                copy_dir(&fixture, dir.path());
-                let started = Instant::now();
-                let node = Node::start_in(dir.path(), "regtest", &["--reindex"]).unwrap();
+                let (_dir, node, took) = start_reindexed(&fixture);
                 assert_eq!(height(&node), BLOCKS);
-                total += started.elapsed();
+                total += took;
             }
             total
         })

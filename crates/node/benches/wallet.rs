@@ -27,7 +27,7 @@ use coinrs_testkit::Node;
 use coinrs_wallet::Branch;
 use coinrs_wallet::bip32::ExtendedPrivKey;
 use coinrs_wallet::keys::{COIN_TYPE, bip86_path, derive, seed};
-use common::{ChainBuilder, copy_dir, median};
+use common::{ChainBuilder, copy_dir, median, start_reindexed};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use serde_json::{Value, json};
 
@@ -138,11 +138,7 @@ fn wallet(c: &mut Criterion) {
         b.iter_custom(|iters| {
             let mut total = Duration::ZERO;
             for _ in 0..iters {
-                let dir = tempfile::tempdir().unwrap();
-                copy_dir(&fixture, dir.path());
-                let started = Instant::now();
-                let node = Node::start_in(dir.path(), "regtest", &["--reindex"]).unwrap();
-                let took = started.elapsed();
+                let (_dir, node, took) = start_reindexed(&fixture);
                 assert_eq!(node.rpc("getblockcount", json!([])), json!(BLOCKS));
                 reindex.push(took);
                 total += took;

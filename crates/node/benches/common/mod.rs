@@ -79,6 +79,18 @@ pub fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
+/// Copies `fixture` into a fresh datadir and starts a node on it with `--reindex`: the
+/// datadir (bind it first, so that it outlives the node), the node and how long the start
+/// took.
+pub fn start_reindexed(fixture: &Path) -> (tempfile::TempDir, coinrs_testkit::Node, Duration) {
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(fixture, dir.path());
+    let started = Instant::now();
+    let node = coinrs_testkit::Node::start_in(dir.path(), "regtest", &["--reindex"]).unwrap();
+    let took = started.elapsed();
+    (dir, node, took)
+}
+
 /// The middle value.
 pub fn median(mut v: Vec<Duration>) -> Duration {
     v.sort_unstable();

@@ -35,14 +35,26 @@ pub fn exchange(
     quiet: Duration,
     max: Duration,
 ) -> Result<Vec<Answer>> {
+    exchange_as(bitswap::PROTOCOL_1_2, node, request, quiet, max)
+}
+
+/// [`exchange`] as a client that speaks only `protocol` (e.g. Bitswap 1.1.0).
+pub fn exchange_as(
+    protocol: libp2p::StreamProtocol,
+    node: &Multiaddr,
+    request: Message,
+    quiet: Duration,
+    max: Duration,
+) -> Result<Vec<Answer>> {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()?;
-    rt.block_on(run(node.clone(), request, quiet, max))
+    rt.block_on(run(protocol, node.clone(), request, quiet, max))
 }
 
 async fn run(
+    protocol: libp2p::StreamProtocol,
     node: Multiaddr,
     request: Message,
     quiet: Duration,
@@ -73,7 +85,7 @@ async fn run(
         .build();
     let mut control = swarm.behaviour().streams.new_control();
     let mut incoming = control
-        .accept(bitswap::PROTOCOL_1_2)
+        .accept(protocol.clone())
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     swarm.dial(node.clone())?;
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(Instant, Message)>();
@@ -99,12 +111,9 @@ async fn run(
             });
         }
     });
-    let stream = tokio::time::timeout(
-        Duration::from_secs(20),
-        control.open_stream(peer, bitswap::PROTOCOL_1_2),
-    )
-    .await
-    .context("opening a Bitswap stream timed out")??;
+    let stream = tokio::time::timeout(Duration::from_secs(20), control.open_stream(peer, protocol))
+        .await
+        .context("opening a Bitswap stream timed out")??;
     let mut sink = asynchronous_codec::FramedWrite::new(stream, bitswap::codec());
     sink.send(request).await?;
     let sent = Instant::now();

@@ -195,6 +195,40 @@ fn a_bare_bitswap_client_gets_blocks_haves_and_dont_haves() {
 }
 
 #[test]
+fn a_bitswap_1_1_client_gets_blocks_and_no_presences() {
+    let (a, tip) = source(&[]);
+    let addr = multiaddr(&a).parse().unwrap();
+    let header = hex::decode(
+        a.rpc("getblockheader", json!([tip, false]))
+            .as_str()
+            .unwrap(),
+    )
+    .unwrap();
+    // A client that speaks only 1.1.0: the node's 1.2.0 answer stream is refused, it falls
+    // back to 1.1.0, where blocks travel with their prefix and presences do not exist.
+    let request = wants(vec![
+        want(to_cid_bytes(&parse_hash(&tip)).to_vec(), WantType::Block),
+        want(to_cid_bytes(&sha256(b"unknown")).to_vec(), WantType::Block),
+    ]);
+    let answers = coinrs_testkit::bitswap::exchange_as(
+        bitswap::PROTOCOL_1_1,
+        &addr,
+        request,
+        Duration::from_secs(2),
+        Duration::from_secs(30),
+    )
+    .unwrap();
+    let blocks: Vec<_> = answers
+        .iter()
+        .flat_map(|a| a.message.payload.clone())
+        .collect();
+    assert_eq!(blocks.len(), 1);
+    assert_eq!(blocks[0].prefix, bitswap::CID_PREFIX);
+    assert_eq!(blocks[0].data, header);
+    assert!(answers.iter().all(|a| a.message.block_presences.is_empty()));
+}
+
+#[test]
 fn a_wantlist_past_the_per_peer_limits_is_cut_and_paced() {
     let (a, _) = source(&[]);
     let addr = multiaddr(&a).parse().unwrap();

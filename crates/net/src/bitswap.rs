@@ -9,7 +9,8 @@
 //! → the transaction, inner merkle node → its 64 bytes, recomputed from its block.
 //!
 //! Serving is bounded per peer: at most [`MAX_WANTS_PER_PEER`] wants wait to be served (the
-//! rest of a larger wantlist is dropped, as IPFS nodes do, and the peer may ask again); wants
+//! rest of a larger wantlist is dropped, as IPFS nodes do, and the peer may ask again), each
+//! for a CID of at most [`MAX_CID_BYTES`] bytes (longer ones are ignored); wants
 //! are answered at [`SERVE_PER_SEC`] answers and [`SERVE_BYTES_PER_SEC`] payload bytes a
 //! second after a burst of [`SERVE_BURST`] answers and [`SERVE_BYTES_BURST`] bytes; a peer
 //! may send [`MESSAGES_PER_SEC`] messages a second (burst [`MESSAGE_BURST`]) on at most
@@ -38,6 +39,10 @@ pub const PROTOCOL_1_1: StreamProtocol = StreamProtocol::new("/ipfs/bitswap/1.1.
 pub const MAX_MESSAGE_SIZE: usize = 4 << 20;
 /// Payload bytes packed into one answer before a new message is started.
 const ANSWER_BYTES: usize = 1 << 20;
+/// Wantlist entries read from one message (the rest are dropped).
+pub const MAX_ENTRIES_PER_MESSAGE: usize = 2 * MAX_WANTS_PER_PEER;
+/// Longest CID a want may name (a CIDv1 with a 64-byte digest takes about 70 bytes).
+pub const MAX_CID_BYTES: usize = 128;
 /// Wants of one peer waiting to be served.
 pub const MAX_WANTS_PER_PEER: usize = 1024;
 /// Answers (blocks, haves, don't-haves) per second to one peer, after the burst.
@@ -480,8 +485,17 @@ impl Bitswap {
             p.wants.clear();
             p.queued.clear();
         }
-        let mut dropped = 0u64;
-        for e in wantlist.entries {
+        let total = wantlist.entries.len();
+        // Entries past the cap are not read: a cancel costs a pass over the queue, so an
+        // endless want/cancel list would cost CPU for nothing.
+        let mut dropped = total.saturating_sub(MAX_ENTRIES_PER_MESSAGE) as u64;
+        let mut oversized = 0u64;
+        for e in wantlist.entries.into_iter().take(MAX_ENTRIES_PER_MESSAGE) {
+            // No CID is this long; queuing such "CIDs" would let a peer hold megabytes.
+            if e.block.len() > MAX_CID_BYTES {
+                oversized += 1;
+                continue;
+            }
             if e.cancel {
                 if p.queued.remove(&e.block) {
                     p.wants.retain(|w| w.cid != e.block);
@@ -501,6 +515,10 @@ impl Bitswap {
                 have_only: e.want_type == WantType::Have as i32,
                 send_dont_have: e.send_dont_have,
             });
+        }
+        if oversized > 0 {
+            st.stats.wants_dropped += oversized;
+            tracing::info!(%peer, oversized, limit = MAX_CID_BYTES, "bitswap: wants for CIDs longer than any CID ignored");
         }
         if dropped > 0 {
             st.stats.wants_dropped += dropped;

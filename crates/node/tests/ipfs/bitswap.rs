@@ -144,6 +144,8 @@ fn a_bare_bitswap_client_gets_blocks_haves_and_dont_haves() {
         want(to_cid_bytes(&txid).to_vec(), WantType::Have),
         want(to_cid_bytes(&unknown).to_vec(), WantType::Block),
         want(foreign.clone(), WantType::Block),
+        // Longer than any CID: ignored, not echoed back.
+        want(vec![0x01; 200], WantType::Block),
     ]);
     let client = std::thread::spawn(move || {
         coinrs_testkit::bitswap::exchange(
@@ -189,6 +191,9 @@ fn a_bare_bitswap_client_gets_blocks_haves_and_dont_haves() {
         vec![PresenceType::DontHave as i32]
     );
     assert_eq!(presence(&foreign), vec![PresenceType::DontHave as i32]);
+    assert_eq!(presence(&[0x01; 200]), Vec::<i32>::new());
+    assert_eq!(presences.len(), 3);
+    assert_eq!(bitswap_stats(&a)["wants_dropped"], 1);
     // The bare client is no coinrs node: kept as a peer while it was connected, never
     // banned, and the node still works.
     assert_eq!(a.rpc("listbanned", json!([])), json!([]));

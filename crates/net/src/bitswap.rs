@@ -9,13 +9,15 @@
 //! → the transaction, inner merkle node → its 64 bytes, recomputed from its block.
 //!
 //! Serving is bounded per peer: at most [`MAX_WANTS_PER_PEER`] wants wait to be served (the
-//! rest of a larger wantlist is dropped, as IPFS nodes do, and the peer may ask again), each
-//! for a CID of at most [`MAX_CID_BYTES`] bytes (longer ones are ignored); wants
-//! are answered at [`SERVE_PER_SEC`] answers and [`SERVE_BYTES_PER_SEC`] payload bytes a
-//! second after a burst of [`SERVE_BURST`] answers and [`SERVE_BYTES_BURST`] bytes; a peer
-//! may send [`MESSAGES_PER_SEC`] messages a second (burst [`MESSAGE_BURST`]) on at most
-//! [`MAX_STREAMS_PER_PEER`] streams at once, messages of at most [`MAX_MESSAGE_SIZE`] bytes;
-//! a message over the budget or not decodable is dropped with a log line.
+//! rest of a larger wantlist is dropped, as IPFS nodes do, and the peer may ask again), at
+//! most [`MAX_ENTRIES_PER_MESSAGE`] entries of a message are read, each for a CID of at most
+//! [`MAX_CID_BYTES`] bytes (longer ones are ignored); wants are answered at
+//! [`SERVE_PER_SEC`] answers and [`SERVE_BYTES_PER_SEC`] payload bytes a second after a burst
+//! of [`SERVE_BURST`] answers and [`SERVE_BYTES_BURST`] bytes; a peer may send
+//! [`MESSAGES_PER_SEC`] messages a second (burst [`MESSAGE_BURST`]) on at most
+//! [`MAX_STREAMS_PER_PEER`] streams at once ([`MAX_STREAMS`] over all peers), messages of at
+//! most [`MAX_MESSAGE_SIZE`] bytes; a message over the budget or not decodable is dropped with
+//! a log line.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex, RwLock};
@@ -59,6 +61,8 @@ pub const MESSAGES_PER_SEC: f64 = 50.0;
 pub const MESSAGE_BURST: f64 = 200.0;
 /// Inbound streams of one peer read at once.
 pub const MAX_STREAMS_PER_PEER: usize = 8;
+/// Inbound streams read at once over all peers (each may buffer up to a message).
+pub const MAX_STREAMS: usize = 64;
 /// An inbound stream with no message for this long is closed.
 const STREAM_IDLE: Duration = Duration::from_secs(120);
 /// How long opening a stream and writing a message may take.
@@ -323,6 +327,8 @@ struct Fetch {
 #[derive(Debug, Default)]
 struct State {
     peers: HashMap<PeerId, PeerState>,
+    /// Inbound streams being read, over all peers.
+    streams: usize,
     fetches: HashMap<Hash, Fetch>,
     stats: BitswapStats,
 }
@@ -389,12 +395,17 @@ impl Bitswap {
     fn on_stream(self: &Arc<Self>, peer: PeerId, stream: libp2p::Stream) {
         {
             let mut st = self.state();
+            if st.streams >= MAX_STREAMS {
+                tracing::debug!(%peer, "bitswap: too many inbound streams, one refused");
+                return;
+            }
             let p = st.peers.entry(peer).or_insert_with(PeerState::new);
             if p.streams >= MAX_STREAMS_PER_PEER {
                 tracing::debug!(%peer, "bitswap: too many streams from the peer, one refused");
                 return;
             }
             p.streams += 1;
+            st.streams += 1;
         }
         let this = Arc::clone(self);
         tokio::spawn(async move {
@@ -411,6 +422,7 @@ impl Bitswap {
                 }
             }
             let mut st = this.state();
+            st.streams -= 1;
             if let Some(p) = st.peers.get_mut(&peer) {
                 p.streams -= 1;
                 if p.idle() {

@@ -41,6 +41,16 @@ fn bitswap_stats(n: &Node) -> Value {
     n.rpc("getnetworkinfo", json!([]))["bitswap"].clone()
 }
 
+/// The 96 bytes of a block's header, as `getblockheader` gives them.
+fn header_bytes(n: &Node, hash: &str) -> Vec<u8> {
+    hex::decode(
+        n.rpc("getblockheader", json!([hash, false]))
+            .as_str()
+            .unwrap(),
+    )
+    .unwrap()
+}
+
 fn cid_of(hash: &str) -> String {
     to_cid_string(&parse_hash(hash))
 }
@@ -129,12 +139,7 @@ fn wants(entries: Vec<Entry>) -> Message {
 fn a_bare_bitswap_client_gets_blocks_haves_and_dont_haves() {
     let (a, tip) = source(&[]);
     let addr = multiaddr(&a).parse().unwrap();
-    let header = hex::decode(
-        a.rpc("getblockheader", json!([tip, false]))
-            .as_str()
-            .unwrap(),
-    )
-    .unwrap();
+    let header = header_bytes(&a, &tip);
     let txid = txids_of(&a, &tip)[2];
     let unknown = sha256(b"unknown");
     let mut foreign = to_cid_bytes(&sha256(b"dag-pb")).to_vec();
@@ -203,12 +208,7 @@ fn a_bare_bitswap_client_gets_blocks_haves_and_dont_haves() {
 fn a_bitswap_1_1_client_gets_blocks_and_no_presences() {
     let (a, tip) = source(&[]);
     let addr = multiaddr(&a).parse().unwrap();
-    let header = hex::decode(
-        a.rpc("getblockheader", json!([tip, false]))
-            .as_str()
-            .unwrap(),
-    )
-    .unwrap();
+    let header = header_bytes(&a, &tip);
     // A client that speaks only 1.1.0: the node's 1.2.0 answer stream is refused, it falls
     // back to 1.1.0, where blocks travel with their prefix and presences do not exist.
     let request = wants(vec![

@@ -27,10 +27,16 @@ fn source(args: &[&str]) -> (Node, String) {
     (a, tip)
 }
 
-/// The node's first listen address with its peer id.
+/// The node's first listen address with its peer id (waiting for the node to listen: its
+/// JSON-RPC answers before the p2p listeners are up).
 fn multiaddr(n: &Node) -> String {
-    let info = n.rpc("getnetworkinfo", json!([]));
-    info["localaddresses"][0].as_str().unwrap().to_string()
+    let mut addr = None;
+    wait_until(20, "the node's p2p listen address", || {
+        let info = n.rpc("getnetworkinfo", json!([]));
+        addr = info["localaddresses"][0].as_str().map(str::to_string);
+        addr.is_some()
+    });
+    addr.unwrap()
 }
 
 fn log_of(n: &Node) -> String {

@@ -333,6 +333,23 @@ struct State {
     stats: BitswapStats,
 }
 
+impl State {
+    /// `peer` lacks the block of a fetch (said don't-have, or could not be asked): when every
+    /// asked peer did, the fetch ends with nothing.
+    fn note_refusal(&mut self, digest: Hash, peer: PeerId) {
+        if let Some(fetch) = self.fetches.get_mut(&digest) {
+            fetch.refused.insert(peer);
+            if fetch.refused.len() >= fetch.asked.len()
+                && let Some(fetch) = self.fetches.remove(&digest)
+            {
+                for w in fetch.waiters {
+                    let _ = w.send(None);
+                }
+            }
+        }
+    }
+}
+
 /// The Bitswap server and client of a node.
 pub struct Bitswap {
     control: libp2p_stream::Control,
@@ -474,17 +491,12 @@ impl Bitswap {
             let Some(digest) = digest_of(&presence.cid) else {
                 continue;
             };
-            if let Some(fetch) = st.fetches.get_mut(&digest)
-                && fetch.asked.contains(&peer)
+            if st
+                .fetches
+                .get(&digest)
+                .is_some_and(|f| f.asked.contains(&peer))
             {
-                fetch.refused.insert(peer);
-                if fetch.refused.len() >= fetch.asked.len()
-                    && let Some(fetch) = st.fetches.remove(&digest)
-                {
-                    for w in fetch.waiters {
-                        let _ = w.send(None);
-                    }
-                }
+                st.note_refusal(digest, peer);
             }
         }
         // Wants: queue them for the serving task.
@@ -785,17 +797,7 @@ impl Bitswap {
 
     /// A peer that cannot answer counts as one that lacks the block.
     fn refused(&self, digest: Hash, peer: PeerId) {
-        let mut st = self.state();
-        if let Some(fetch) = st.fetches.get_mut(&digest) {
-            fetch.refused.insert(peer);
-            if fetch.refused.len() >= fetch.asked.len()
-                && let Some(fetch) = st.fetches.remove(&digest)
-            {
-                for w in fetch.waiters {
-                    let _ = w.send(None);
-                }
-            }
-        }
+        self.state().note_refusal(digest, peer);
     }
 
     /// [`Bitswap::fetch`] from a blocking thread (the RPC methods run on one).
